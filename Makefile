@@ -1,0 +1,48 @@
+# collapse: convenience targets around CMake/CTest.
+#   make            configure (once) and build into $(BUILD); does not bootstrap
+#   make bootstrap  install dependencies, torch and corpora (scripts/bootstrap.sh)
+#   make test       bootstrap, build, run every test (gpu-labelled tests skip without a GPU)
+#   make run        bootstrap, build, run scripts/quickstart.sh
+#   make gpu-test   build, run only the gpu-labelled tests
+#   make clean      remove $(BUILD)
+# Variables: BUILD (build folder), JOBS (parallelism), CMAKE_ARGS (extra configure arguments;
+# giving them re-runs the configure step, so `make CMAKE_ARGS=-DCOLLAPSE_SANITIZE=address` works
+# on an existing build folder).
+
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_ARGS ?=
+
+.DEFAULT_GOAL := build
+.PHONY: build bootstrap test run gpu-test clean
+
+# Configure when there is no cache, or when a first configure failed and left a cache but no
+# build system behind, or when CMAKE_ARGS asks for something.
+build:
+	@if [ ! -f $(BUILD)/CMakeCache.txt ] || [ -n "$(strip $(CMAKE_ARGS))" ] || \
+	    { [ ! -f $(BUILD)/Makefile ] && [ ! -f $(BUILD)/build.ninja ]; }; then \
+	  echo "cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)"; \
+	  cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS); \
+	fi
+	cmake --build $(BUILD) -j $(JOBS)
+
+bootstrap:
+	scripts/bootstrap.sh
+
+# Steps run in sequence inside one recipe so that `make -j` cannot build before bootstrap.
+test:
+	scripts/bootstrap.sh
+	$(MAKE) --no-print-directory build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+run:
+	scripts/bootstrap.sh
+	$(MAKE) --no-print-directory build
+	BIN="$${BIN:-$(BUILD)/bin/collapse}" scripts/quickstart.sh
+
+gpu-test:
+	$(MAKE) --no-print-directory build
+	ctest --test-dir $(BUILD) -L gpu --output-on-failure
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,35 @@
+# Locates LibTorch. Order: an explicit Torch_DIR / CMAKE_PREFIX_PATH (plain find_package),
+# then the torch package of the project's .venv, then that of python3.
+# Sets COLLAPSE_TORCH_HAS_CUDA to whether the torch found was built with CUDA.
+
+find_package(Torch QUIET CONFIG)
+if(NOT Torch_FOUND)
+  set(_collapse_pythons "${PROJECT_SOURCE_DIR}/.venv/bin/python" python3)
+  foreach(_py IN LISTS _collapse_pythons)
+    if(_py STREQUAL "python3" OR EXISTS "${_py}")
+      execute_process(
+        COMMAND "${_py}" -c "import torch; print(torch.utils.cmake_prefix_path)"
+        OUTPUT_VARIABLE _torch_prefix OUTPUT_STRIP_TRAILING_WHITESPACE
+        RESULT_VARIABLE _torch_rc ERROR_QUIET)
+      if(_torch_rc EQUAL 0 AND _torch_prefix)
+        message(STATUS "collapse: using the torch of ${_py}: ${_torch_prefix}")
+        list(APPEND CMAKE_PREFIX_PATH "${_torch_prefix}")
+        break()
+      endif()
+    endif()
+  endforeach()
+  find_package(Torch CONFIG)
+endif()
+if(NOT Torch_FOUND)
+  message(FATAL_ERROR
+    "collapse: LibTorch not found. Run scripts/bootstrap.sh (it installs torch into .venv), "
+    "or pass -DTorch_DIR=/path/to/libtorch/share/cmake/Torch.")
+endif()
+
+# TORCH_CXX_FLAGS carries the ABI define; keep it on our targets, not globally.
+separate_arguments(COLLAPSE_TORCH_CXX_FLAGS UNIX_COMMAND "${TORCH_CXX_FLAGS}")
+set(COLLAPSE_TORCH_HAS_CUDA OFF)
+if(TARGET torch_cuda OR TARGET c10_cuda OR CUDA_FOUND)
+  set(COLLAPSE_TORCH_HAS_CUDA ON)
+endif()
+message(STATUS "collapse: torch ${Torch_VERSION}, CUDA build: ${COLLAPSE_TORCH_HAS_CUDA}")

@@ -1,0 +1,25 @@
+// Files that are either whole or absent: every writer goes to a temporary name in the same
+// folder and is renamed into place, so a killed process never leaves a half-written file that
+// looks complete.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace collapse {
+
+// Writes `bytes` to `path` atomically (temp file, flush + fsync, rename). Creates parent folders.
+void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
+
+// For writers that need a path (e.g. a library that saves to a filename): `write` receives the
+// temporary path to fill; on success it is fsynced and renamed to `path`, on an exception it is
+// removed and the exception propagates.
+void write_atomic_with(const std::filesystem::path& path,
+                       const std::function<void(const std::filesystem::path& tmp)>& write);
+
+// Whole file contents; a missing or unreadable file is an Error naming it.
+std::string read_file(const std::filesystem::path& path);
+
+}  // namespace collapse

@@ -1,0 +1,28 @@
+// Device choice and mixed precision.
+#pragma once
+
+#include <string>
+
+#include <c10/core/Device.h>
+
+namespace collapse {
+
+// "auto" (CUDA when available, else CPU), "cpu" or "cuda[:N]". Asking for CUDA without a usable
+// GPU is an Error that says so.
+c10::Device resolve_device(const std::string& name);
+
+// bf16 autocast on CUDA for the scope's lifetime (fp32 elsewhere: on a CPU device it does
+// nothing). Matmuls run in bf16, reductions and the loss in fp32.
+class AutocastScope {
+ public:
+  explicit AutocastScope(const c10::Device& device);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool active_ = false;
+  bool previous_ = false;
+};
+
+}  // namespace collapse

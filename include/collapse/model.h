@@ -1,0 +1,110 @@
+// The GPT: a Llama-style decoder-only transformer as a torch::nn::Module.
+//
+//   x = embed(tokens)
+//   for each layer:  x = x + Attention(RMSNorm(x))   (causal, rotary positions, no biases)
+//                    x = x + SwiGLU(RMSNorm(x))      (down(silu(gate(x)) * up(x)))
+//   logits = lm_head(RMSNorm(x))                      (lm_head tied to embed when configured)
+//
+// Rotary embeddings use the "rotate half" convention of Hugging Face's Llama
+// (q' = q * cos + rotate_half(q) * sin, frequencies theta^(-2i/head_dim)), so the weights export
+// to LlamaForCausalLM without any permutation. Parameter names follow the Hugging Face layout
+// (layers.N.self_attn.q_proj.weight, ...), see export.h.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include "collapse/model_config.h"
+
+namespace collapse {
+
+// Keys and values of past positions, one entry per layer, each [batch, n_head, length, head_dim].
+// Empty before the first forward; forward() appends the new positions.
+struct KVCache {
+  std::vector<at::Tensor> keys, values;
+  std::int64_t length() const { return keys.empty() ? 0 : keys.front().size(2); }
+  void clear() { keys.clear(), values.clear(); }
+};
+
+class RMSNormImpl : public torch::nn::Module {
+ public:
+  RMSNormImpl(std::int64_t dim, double eps);
+  // Normalises in fp32 and returns the input dtype, as Hugging Face's LlamaRMSNorm does.
+  at::Tensor forward(const at::Tensor& x);
+  at::Tensor weight;
+
+ private:
+  double eps_;
+};
+TORCH_MODULE(RMSNorm);
+
+class AttentionImpl : public torch::nn::Module {
+ public:
+  explicit AttentionImpl(const ModelConfig& config);
+  // x: [B, T, d_model]; cos/sin: [T, head_dim]; past_k/past_v: [B, H, P, hd] or undefined.
+  // Returns the output and writes the full keys/values (past + new) to *k_out, *v_out.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                     const at::Tensor& past_k, const at::Tensor& past_v, at::Tensor* k_out,
+                     at::Tensor* v_out);
+  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+
+ private:
+  std::int64_t n_head_, head_dim_;
+};
+TORCH_MODULE(Attention);
+
+class MLPImpl : public torch::nn::Module {
+ public:
+  explicit MLPImpl(const ModelConfig& config);
+  at::Tensor forward(const at::Tensor& x);
+  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+};
+TORCH_MODULE(MLP);
+
+class BlockImpl : public torch::nn::Module {
+ public:
+  explicit BlockImpl(const ModelConfig& config);
+  RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+  Attention self_attn{nullptr};
+  MLP mlp{nullptr};
+};
+TORCH_MODULE(Block);
+
+class GPTImpl : public torch::nn::Module {
+ public:
+  explicit GPTImpl(const ModelConfig& config);
+
+  // tokens: [B, T] int64. Without a cache: positions 0..T-1, causal attention. With a cache:
+  // positions cache->length()..+T-1, attending to the cached positions and causally among the
+  // new ones; the cache is extended. Returns logits [B, T, vocab] (fp32, or bf16 under autocast).
+  at::Tensor forward(const at::Tensor& tokens, KVCache* cache = nullptr);
+  // The final normalised hidden states [B, T, d_model] (input to lm_head), same cache semantics.
+  at::Tensor hidden_states(const at::Tensor& tokens, KVCache* cache = nullptr);
+  // lm_head applied to hidden states.
+  at::Tensor logits(const at::Tensor& hidden);
+
+  const ModelConfig& config() const { return config_; }
+  // The output projection: lm_head's weight, or the embedding's when tied. [vocab, d_model].
+  at::Tensor output_weight() const;
+
+  torch::nn::Embedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers{nullptr};
+  RMSNorm norm{nullptr};
+  torch::nn::Linear lm_head{nullptr};  // null when tied
+
+ private:
+  ModelConfig config_;
+};
+TORCH_MODULE(GPT);
+
+// Deterministic initialisation from `seed` (normal(0, 0.02); residual output projections scaled by
+// 1/sqrt(2 * n_layer); norms at 1). Uses a private generator: global RNG state is untouched.
+void initialize_weights(GPT& model, std::uint64_t seed);
+
+}  // namespace collapse

@@ -1,0 +1,29 @@
+// The safetensors file format (Hugging Face), reader and writer in one place.
+//
+//   u64 little-endian N | N bytes of JSON header | raw tensor bytes
+// The header maps each tensor name to {"dtype": "F32"|"BF16"|..., "shape": [...],
+// "data_offsets": [begin, end]} (offsets relative to the end of the header, tensors packed in
+// order without gaps) and may hold "__metadata__": {string: string}. We pad the header with
+// spaces to a multiple of 8 bytes, as the reference implementation does.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace collapse {
+
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+// Writes CPU copies of `tensors` (F32, F16, BF16, I64, I32 supported) atomically.
+void write_safetensors(const std::filesystem::path& file, const NamedTensors& tensors,
+                       const std::map<std::string, std::string>& metadata = {});
+
+// Reads every tensor of `file` onto the CPU. A malformed file is an Error naming it.
+NamedTensors read_safetensors(const std::filesystem::path& file);
+
+}  // namespace collapse

@@ -1,0 +1,83 @@
+#include "collapse/atomic_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "collapse/error.h"
+
+namespace collapse {
+namespace fs = std::filesystem;
+
+namespace {
+
+// A temporary name in the target's folder (rename is only atomic within one file system).
+fs::path temp_path_for(const fs::path& path) {
+  static std::atomic<unsigned> counter{0};
+  return path.parent_path() /
+         fmt::format(".{}.tmp-{}-{}", path.filename().string(), ::getpid(), counter++);
+}
+
+void fsync_path(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+void ensure_parent(const fs::path& path) {
+  if (path.has_parent_path()) {
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
+    if (ec) fail("cannot create folder {}: {}", path.parent_path().string(), ec.message());
+  }
+}
+
+}  // namespace
+
+void write_atomic_with(const fs::path& path, const std::function<void(const fs::path&)>& write) {
+  ensure_parent(path);
+  const fs::path tmp = temp_path_for(path);
+  try {
+    write(tmp);
+    fsync_path(tmp);
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) fail("cannot move {} into place as {}: {}", tmp.string(), path.string(), ec.message());
+    if (path.has_parent_path()) fsync_path(path.parent_path());
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw;
+  }
+}
+
+void write_file_atomic(const fs::path& path, std::string_view bytes) {
+  write_atomic_with(path, [&](const fs::path& tmp) {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) fail("cannot write {}: {}", tmp.string(), std::strerror(errno));
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    // A full disk shows up here: report it against the file the user asked for.
+    if (!out) fail("cannot write {}: {} (disk full?)", path.string(), std::strerror(errno));
+  });
+}
+
+std::string read_file(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) fail("file not found: {}", path.string());
+  if (fs::is_directory(path, ec)) fail("{} is a folder, expected a file", path.string());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("cannot read {}: {}", path.string(), std::strerror(errno));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) fail("cannot read {}: {}", path.string(), std::strerror(errno));
+  return std::move(buffer).str();
+}
+
+}  // namespace collapse

@@ -1,0 +1,69 @@
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "collapse/checkpoint.h"
+#include "collapse/dataset.h"
+#include "collapse/device.h"
+#include "collapse/error.h"
+#include "collapse/evaluate.h"
+#include "collapse/progress.h"
+#include "commands.h"
+
+namespace collapse::cli {
+
+void add_eval_command(CLI::App& app) {
+  struct Args {
+    std::string model, data, split = "test", device = "auto";
+    std::int64_t batch_size = 16;
+    bool json = false;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand(
+      "eval",
+      "Perplexity of a model on a split of a dataset. Every document is BOS + tokens + EOS; the\n"
+      "split is concatenated and cut into non-overlapping context-length windows; every token but\n"
+      "the first is predicted once; perplexity = exp(total NLL / predicted tokens).\n"
+      "Example: collapse eval --model runs/gen-0 --data runs/sotu-data --split test --json");
+  cmd->add_option("--model", a->model, "a train folder, a .ckpt file or an export folder")->required();
+  cmd->add_option("--data", a->data, "prepared dataset folder")->required();
+  cmd->add_option("--split", a->split, "split to score")
+      ->check(CLI::IsMember({"test", "valid", "train"}))
+      ->capture_default_str();
+  cmd->add_option("--batch-size", a->batch_size, "windows per forward pass")->capture_default_str();
+  cmd->add_option("--device", a->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  cmd->add_flag("--json", a->json,
+                "print {\"split\", \"tokens\", \"nll\" (mean nats/token), \"nll_sum\", \"perplexity\"}");
+  cmd->callback([a] {
+    const Dataset data(a->data);
+    const c10::Device device = resolve_device(a->device);
+    LoadedModel loaded = load_model(a->model, device);
+    const std::string sha = loaded.meta.tokenizer.value("sha256", "");
+    if (!sha.empty() && sha != data.tokenizer_sha256()) {
+      fail("model {} was trained with a different tokenizer than dataset {}; evaluate it on its "
+           "own dataset",
+           a->model, a->data);
+    }
+    if (loaded.meta.model.vocab_size != data.vocab_size()) {
+      fail("model {} has vocabulary {} but dataset {} has {}", a->model,
+           loaded.meta.model.vocab_size, a->data, data.vocab_size());
+    }
+    const auto stream = document_stream(data.split(a->split), Tokenizer::kBosId, Tokenizer::kEosId);
+    Progress progress("eval " + a->split, 0, "windows");
+    const EvalResult r = evaluate_stream(loaded.model, stream, device, a->batch_size, 0,
+                                         [&](std::int64_t done, std::int64_t total) {
+                                           if (done == total) return;
+                                           progress.update(done, fmt::format("{}/{} windows", done, total));
+                                         });
+    if (a->json) {
+      const nlohmann::json out = {{"split", a->split},        {"tokens", r.tokens},
+                                  {"nll", r.mean_nll()},      {"nll_sum", r.nll_sum},
+                                  {"perplexity", r.perplexity()}};
+      std::printf("%s\n", out.dump().c_str());
+    } else {
+      std::printf("%s perplexity %.3f (mean NLL %.4f nats over %lld predicted tokens)\n",
+                  a->split.c_str(), r.perplexity(), r.mean_nll(), static_cast<long long>(r.tokens));
+    }
+  });
+}
+
+}  // namespace collapse::cli
