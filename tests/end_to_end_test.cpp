@@ -1,0 +1,108 @@
+// The whole foundation as a user runs it: prepare moby-dick -> train the tiny preset on CPU ->
+// test perplexity far below a unigram model's -> export -> reload -> identical logits (ours, and
+// Hugging Face transformers' LlamaForCausalLM where it is installed).
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+#include <torch/utils.h>
+
+#include <cmath>
+
+#include "collapse/atomic_file.h"
+#include "collapse/checkpoint.h"
+#include "collapse/dataset.h"
+#include "collapse/safetensors.h"
+#include "test_support.h"
+
+using namespace collapse;
+using collapse::tests::run_collapse;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Pipeline {
+  fs::path data, run, exported;
+  nlohmann::json eval;
+};
+
+// Made once by tests/e2e_pipeline.sh (the ctest fixture setup.end_to_end_pipeline).
+const Pipeline& pipeline() {
+  static const Pipeline p = [] {
+    Pipeline p;
+    p.data = tests::moby_dick_dataset();
+    const fs::path dir = fs::path(COLLAPSE_TEST_WORK) / "e2e";
+    p.run = dir / "gen-0";
+    p.exported = dir / "gen-0-hf";
+    if (!fs::exists(dir / "eval.json") || !fs::exists(p.exported / "model.safetensors")) {
+      ADD_FAILURE() << "the end-to-end pipeline output is missing in " << dir
+                    << ": run the tests through ctest (fixture setup.end_to_end_pipeline)";
+      return p;
+    }
+    p.eval = nlohmann::json::parse(read_file(dir / "eval.json"));
+    return p;
+  }();
+  return p;
+}
+
+// Perplexity of an add-one-smoothed unigram model fitted on the train stream, on the same
+// predicted test tokens (t_1..t_{M-1}, BOS/EOS included) that `collapse eval` scores.
+double unigram_perplexity(const Dataset& data) {
+  std::vector<double> counts(data.vocab_size(), 1.0);
+  for (std::int32_t t : document_stream(data.split("train"), Tokenizer::kBosId, Tokenizer::kEosId)) {
+    counts[t] += 1;
+  }
+  double total = 0;
+  for (double c : counts) total += c;
+  const auto test = document_stream(data.split("test"), Tokenizer::kBosId, Tokenizer::kEosId);
+  double nll = 0;
+  for (std::size_t i = 1; i < test.size(); ++i) nll -= std::log(counts[test[i]] / total);
+  return std::exp(nll / static_cast<double>(test.size() - 1));
+}
+
+}  // namespace
+
+TEST(EndToEnd, TrainedModelBeatsAUnigramModelByFar) {
+  const Pipeline& p = pipeline();
+  const Dataset data(p.data);
+  const double unigram = unigram_perplexity(data);
+  const double model = p.eval["perplexity"].get<double>();
+  EXPECT_EQ(p.eval["split"], "test");
+  EXPECT_EQ(p.eval["tokens"].get<std::int64_t>(),
+            data.manifest()["splits"]["test"]["tokens"].get<std::int64_t>() +
+                2 * data.manifest()["splits"]["test"]["documents"].get<std::int64_t>() - 1);
+  std::printf("test perplexity: model %.2f, unigram %.2f\n", model, unigram);
+  EXPECT_LT(model, 0.6 * unigram);
+}
+
+TEST(EndToEnd, TheExportReloadsWithIdenticalLogitsAndPerplexity) {
+  const Pipeline& p = pipeline();
+  LoadedModel original = load_model(p.run, c10::Device(c10::kCPU));
+  LoadedModel reloaded = load_model(p.exported, c10::Device(c10::kCPU));
+  EXPECT_EQ(reloaded.meta.model, original.meta.model);
+  torch::NoGradGuard no_grad;
+  const at::Tensor tokens = at::arange(1, 65, at::kLong).reshape({2, 32});
+  EXPECT_TRUE(at::equal(original.model->forward(tokens), reloaded.model->forward(tokens)));
+
+  const auto eval = run_collapse({"eval", "--model", p.exported, "--data", p.data, "--device", "cpu", "--json"});
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(eval.out)["perplexity"].get<double>(),
+                   p.eval["perplexity"].get<double>());
+}
+
+TEST(EndToEnd, HuggingFaceLlamaLoadsTheExportWithTheSameLogits) {
+  const Pipeline& p = pipeline();
+  LoadedModel ours = load_model(p.run, c10::Device(c10::kCPU));
+  torch::NoGradGuard no_grad;
+  const at::Tensor tokens = at::arange(0, 96, at::kLong).remainder(500).add(5).reshape({2, 48});
+  const fs::path reference = p.exported.parent_path() / "logits.safetensors";
+  write_safetensors(reference, {{"tokens", tokens}, {"logits", ours.model->forward(tokens)}});
+
+  const auto r = tests::run_shell(std::string("HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ") +
+                                    COLLAPSE_PYTHON + " " + COLLAPSE_SOURCE_DIR +
+                                    "/tests/hf_parity.py " + p.exported.string() + " " +
+                                    reference.string());
+  if (r.exit_code == 77) GTEST_SKIP() << "transformers not importable by " << COLLAPSE_PYTHON << ": " << r.out;
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::printf("%s", r.out.c_str());
+}
