@@ -19,8 +19,13 @@ constexpr const char* kSplitNames[] = {"train", "valid", "test"};
 
 // What was asked for: two prepares with the same request produce the same dataset.
 json request_of(const PrepareOptions& o, const Corpus& corpus) {
+  // A file given by another path (relative, via a link) is the same source.
+  std::error_code ec;
+  const std::string source = is_builtin_corpus(o.corpus)
+                                 ? o.corpus
+                                 : fs::weakly_canonical(fs::path(o.corpus), ec).string();
   return {{"format_version", kDatasetFormatVersion},
-          {"source", corpus.provenance.source},
+          {"source", source},
           {"source_checksum", corpus.checksum},
           {"vocab_size", o.vocab_size},
           {"model_type", o.model_type},
@@ -151,6 +156,7 @@ PrepareOutcome prepare_dataset(const PrepareOptions& options) {
         {"tokenizer",
          {{"file", "tokenizer.model"},
           {"sha256", sha256_file(tmp / "tokenizer.model")},
+          {"fingerprint", tokenizer.fingerprint()},
           {"library", "sentencepiece"},
           {"model_type", options.model_type},
           {"vocab_size", tokenizer.vocab_size()},
@@ -193,8 +199,8 @@ Dataset::Dataset(const fs::path& dir) : dir_(dir), tokenizer_([&] {
   }
 }
 
-std::string Dataset::tokenizer_sha256() const {
-  return manifest_.at("tokenizer").at("sha256").get<std::string>();
+std::string Dataset::tokenizer_fingerprint() const {
+  return manifest_.at("tokenizer").at("fingerprint").get<std::string>();
 }
 
 TokenFile Dataset::split(const std::string& name) const {

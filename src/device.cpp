@@ -14,8 +14,9 @@ c10::Device resolve_device(const std::string& name) {
   if (name == "cpu") return c10::Device(c10::kCPU);
   if (name.rfind("cuda", 0) == 0) {
     if (!torch::cuda::is_available()) {
-      fail("--device {}: no CUDA device is available (this torch {} CUDA, {} GPU(s) visible)", name,
-           torch::cuda::is_available() ? "has" : "may lack", torch::cuda::device_count());
+      fail("--device {}: no CUDA device is available (no GPU visible, or this torch was built "
+           "without CUDA); use --device cpu or auto",
+           name);
     }
     try {
       c10::Device device(name);

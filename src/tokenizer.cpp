@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "collapse/atomic_file.h"
+#include "collapse/checksum.h"
 #include "collapse/error.h"
 
 // Exported by libsentencepiece but not declared in its public headers (0.1.97): silences the
@@ -135,6 +136,16 @@ Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 int Tokenizer::vocab_size() const { return impl_->sp.GetPieceSize(); }
+
+std::string Tokenizer::fingerprint() const {
+  Sha256 h;
+  for (int id = 0; id < impl_->sp.GetPieceSize(); ++id) {
+    const int type = impl_->sp.IsControl(id) ? 1 : impl_->sp.IsUnknown(id) ? 2
+                     : impl_->sp.IsByte(id)  ? 3 : impl_->sp.IsUnused(id) ? 4 : 0;
+    h.update(fmt::format("{}\t{:.9g}\t{}\n", impl_->sp.IdToPiece(id), impl_->sp.GetScore(id), type));
+  }
+  return h.hex();
+}
 
 std::vector<std::int32_t> Tokenizer::encode(std::string_view text) const {
   std::vector<int> ids;

@@ -24,7 +24,7 @@ using nlohmann::json;
 json TrainOptions::to_json() const {
   return {{"preset", preset},
           {"model", model.to_json()},
-          {"init", init ? json(init->string()) : json(nullptr)},
+          {"init", init ? json(std::filesystem::absolute(*init).lexically_normal().string()) : json(nullptr)},
           {"steps", steps},
           {"epochs", epochs},
           {"batch_size", batch_size},
@@ -106,8 +106,8 @@ TrainResult train(const TrainOptions& options, const std::function<void(const St
   if (options.init) {
     LoadedModel init = load_model(*options.init, c10::Device(c10::kCPU));
     config = init.meta.model;
-    const std::string sha = init.meta.tokenizer.value("sha256", "");
-    if (!sha.empty() && sha != data.tokenizer_sha256()) {
+    const std::string fingerprint = init.meta.tokenizer.value("fingerprint", "");
+    if (!fingerprint.empty() && fingerprint != data.tokenizer_fingerprint()) {
       fail("--init {}: the model was trained with a different tokenizer than dataset {}",
            options.init->string(), options.data.string());
     }
@@ -166,11 +166,12 @@ TrainResult train(const TrainOptions& options, const std::function<void(const St
 
   CheckpointMeta meta{.model = config,
                       .tokenizer = {{"dataset", fs::absolute(options.data).string()},
-                                    {"sha256", data.tokenizer_sha256()}},
+                                    {"fingerprint", data.tokenizer_fingerprint()}},
                       .training = resolved,
                       .state = json::object()};
 
   std::int64_t start_step = 0, best_step = 0;
+  double result_final_loss = 0.0;  // the last step's loss, also when a finished run is resumed
   double best_valid = std::numeric_limits<double>::infinity();
   json log = json::array();
   if (options.resume) {
@@ -190,18 +191,27 @@ TrainResult train(const TrainOptions& options, const std::function<void(const St
     load_optimizer_state(last_file, optimizer, device);
     start_step = saved.state.at("step").get<std::int64_t>();
     best_step = saved.state.value("best_step", 0);
-    best_valid = saved.state.value("best_valid_loss", std::numeric_limits<double>::infinity());
+    // JSON has no infinity: "no evaluation yet" is stored as null.
+    const json saved_best = saved.state.value("best_valid_loss", json());
+    best_valid = saved_best.is_number() ? saved_best.get<double>()
+                                        : std::numeric_limits<double>::infinity();
+    for (const auto& row : saved.state.value("log", json::array())) {
+      if (row.contains("loss")) result_final_loss = row["loss"].get<double>();
+    }
     log = saved.state.value("log", json::array());
   }
 
   auto save = [&](const fs::path& file, std::int64_t step, bool with_optimizer) {
-    meta.state = {{"step", step}, {"best_step", best_step}, {"best_valid_loss", best_valid}};
+    meta.state = {{"step", step},
+                  {"best_step", best_step},
+                  {"best_valid_loss", std::isfinite(best_valid) ? json(best_valid) : json(nullptr)}};
     if (with_optimizer) meta.state["log"] = log;
     save_checkpoint(file, model, meta, with_optimizer ? &optimizer : nullptr);
   };
 
   TrainResult result;
   result.steps = total_steps;
+  result.final_loss = result_final_loss;
   double tokens_per_second = 0.0;
   for (std::int64_t step = start_step; step < total_steps; ++step) {
     const auto t0 = std::chrono::steady_clock::now();

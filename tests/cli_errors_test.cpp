@@ -120,3 +120,18 @@ TEST(Cli, EveryCommandHasHelp) {
   EXPECT_EQ(top.exit_code, 0);
   EXPECT_NE(run_collapse({}).exit_code, 0);  // a command is required
 }
+
+TEST(CliErrors, ExportRefusesToWriteIntoAFolderThatIsNotAnExport) {
+  const auto dir = fresh_dir("cli-export");
+  write_text(dir / "mine" / "thesis.tex", "precious");
+  write_text(dir / "run" / "best.ckpt", "garbage");
+  const auto r = run_collapse({"export", "--model", dir / "run", "--out", dir / "mine"});
+  expect_one_line_error(r, {"mine", "not an export folder"});
+  EXPECT_EQ(collapse::read_file(dir / "mine" / "thesis.tex"), "precious");
+}
+
+TEST(CliErrors, EvalBatchSizeMustBePositive) {
+  const auto r = run_collapse({"eval", "--model", "x", "--data", "y", "--batch-size", "0"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("batch-size"), std::string::npos) << r.err;
+}

@@ -70,3 +70,16 @@ TEST(Tokenizer, ACorpusTooSmallForTheVocabularyIsAnError) {
   EXPECT_FALSE(std::filesystem::exists(file));
   EXPECT_THROW(Tokenizer::train({"text"}, TokenizerOptions{.vocab_size = 100}, file), Error);
 }
+
+TEST(Tokenizer, FingerprintIgnoresTheTrainerThreadCount) {
+  const Corpus corpus = load_builtin_corpus("moby-dick");
+  std::vector<std::string_view> texts;
+  for (std::size_t i = 0; i < 40; ++i) texts.emplace_back(corpus.documents[i].text);
+  const auto dir = collapse::tests::fresh_dir("tokenizer-threads");
+  Tokenizer::train(texts, TokenizerOptions{.vocab_size = 500, .threads = 1}, dir / "one.model");
+  Tokenizer::train(texts, TokenizerOptions{.vocab_size = 500, .threads = 2}, dir / "two.model");
+  const Tokenizer one(dir / "one.model"), two(dir / "two.model");
+  EXPECT_EQ(one.fingerprint(), two.fingerprint());
+  EXPECT_EQ(one.encode(corpus.documents[50].text), two.encode(corpus.documents[50].text));
+  EXPECT_NE(one.fingerprint(), moby_tokenizer().fingerprint());  // another vocabulary
+}

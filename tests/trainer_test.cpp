@@ -134,3 +134,30 @@ TEST(Trainer, FineTunesFromAnInitCheckpointWithItsShape) {
   train(o);
   EXPECT_EQ(read_checkpoint_meta(o.out / "best.ckpt").model.n_layer, 2);
 }
+
+TEST(Trainer, ResumesARunKilledBeforeItsFirstEvaluation) {
+  TrainOptions whole = quick_options("train-early-whole");
+  whole.checkpoint_every = 3;  // last.ckpt at step 3 holds no valid loss yet
+  train(whole);
+  TrainOptions killed = quick_options("train-early-killed");
+  killed.checkpoint_every = 3;
+  EXPECT_THROW(train(killed, [](const StepReport& s) {
+                 if (s.step == 4) throw Interrupted{};
+               }),
+               Interrupted);
+  killed.resume = true;
+  train(killed);
+  EXPECT_EQ(train_log(killed.out), train_log(whole.out));
+}
+
+TEST(Trainer, ResumingAFinishedRunChangesNothingAndReportsItsResult) {
+  TrainOptions o = quick_options("train-finished");
+  o.steps = 6;
+  const TrainResult first = train(o);
+  const std::string log = train_log(o.out);
+  o.resume = true;
+  const TrainResult again = train(o);
+  EXPECT_EQ(train_log(o.out), log);
+  EXPECT_DOUBLE_EQ(again.final_loss, first.final_loss);
+  EXPECT_DOUBLE_EQ(again.best_valid_loss, first.best_valid_loss);
+}

@@ -32,7 +32,7 @@ struct Provenance {
 };
 
 struct Document {
-  std::string id;       // stable within its corpus: file name stem, "line:N", "doc:N"
+  std::string id;       // stable within its corpus: file name stem, or "line:N" (1-based)
   std::string text;     // valid UTF-8, never empty
   nlohmann::json meta;  // source-specific metadata (object), e.g. {"year": 1790}
 };

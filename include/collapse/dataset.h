@@ -2,8 +2,9 @@
 //
 //   DIR/tokenizer.model         SentencePiece model trained on the train split
 //   DIR/train.tok valid.tok test.tok   token files (token_store.h)
-//   DIR/valid.jsonl test.jsonl  the raw text of those splits, {"text": ...} per document, in
-//                               split order (corpus order within a split)
+//   DIR/valid.jsonl test.jsonl  the raw text of those splits, one JSON object per document in
+//                               split order (corpus order within a split): the document's
+//                               metadata, "id" and "text"
 //   DIR/manifest.json           written last: source, checksums, counts, tokenizer settings,
 //                               split settings, seed
 #pragma once
@@ -44,14 +45,15 @@ PrepareOutcome prepare_dataset(const PrepareOptions& options);
 
 class Dataset {
  public:
-  // Opens DIR, checking that manifest.json and the files it names exist.
+  // Opens DIR: checks manifest.json and loads the tokenizer; token files are checked when read.
   explicit Dataset(const std::filesystem::path& dir);
 
   const std::filesystem::path& dir() const { return dir_; }
   const nlohmann::json& manifest() const { return manifest_; }
   const Tokenizer& tokenizer() const { return tokenizer_; }
   std::int64_t vocab_size() const { return tokenizer_.vocab_size(); }
-  std::string tokenizer_sha256() const;
+  // The tokenizer's identity (Tokenizer::fingerprint), as recorded in checkpoints.
+  std::string tokenizer_fingerprint() const;
   // split: "train" | "valid" | "test"
   TokenFile split(const std::string& name) const;
 

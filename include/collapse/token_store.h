@@ -15,6 +15,7 @@
 // Documents hold the text's tokens only: BOS/EOS are added by whoever consumes them.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <filesystem>
 #include <span>
@@ -23,6 +24,8 @@
 namespace collapse {
 
 inline constexpr std::uint32_t kTokenFileVersion = 1;
+// Token files are read and written in host byte order, which must be the documented one.
+static_assert(std::endian::native == std::endian::little, "token files are little-endian");
 
 // Writes `documents` atomically. Throws Error if an id is negative or >= vocab_size.
 void write_token_file(const std::filesystem::path& path,

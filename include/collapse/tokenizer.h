@@ -46,6 +46,10 @@ class Tokenizer {
   std::string decode(std::span<const std::int32_t> ids) const;
 
   int vocab_size() const;
+  // sha256 over every id's (piece, score, type): two tokenizers with the same fingerprint encode
+  // and decode identically. Unlike the model file's checksum it ignores trainer bookkeeping
+  // (e.g. the thread count SentencePiece records), so it is the identity checkpoints carry.
+  std::string fingerprint() const;
   int bos_id() const { return kBosId; }
   int eos_id() const { return kEosId; }
   int pad_id() const { return kPadId; }

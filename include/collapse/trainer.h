@@ -3,8 +3,9 @@
 //   gradient accumulation, bf16 autocast on CUDA (fp32 on CPU), evaluation on the valid split every
 //   eval_every steps, best.ckpt kept by valid loss, last.ckpt every checkpoint_every steps for
 //   --resume. A NaN/Inf loss stops training with an Error; checkpoints already written stay.
-// Determinism: same options + same device => same loss curve (batches are a pure function of
-// (seed, step), initialisation uses its own generator seeded from `seed`).
+// Determinism: same options => same loss curve on the CPU (tested). Batches are a pure function
+// of (seed, step, micro-batch, row) and initialisation uses its own generator seeded from `seed`;
+// on CUDA, cuBLAS/atomics may still differ in the last bits between runs.
 #pragma once
 
 #include <cstdint>
@@ -59,7 +60,7 @@ struct StepReport {
 struct TrainResult {
   std::int64_t steps = 0;
   double final_loss = 0.0;
-  double best_valid_loss = 0.0;
+  double best_valid_loss = 0.0;  // +inf when there was no valid split to evaluate
   std::int64_t best_step = 0;
   double tokens_per_second = 0.0;
 };

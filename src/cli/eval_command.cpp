@@ -29,7 +29,9 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--split", a->split, "split to score")
       ->check(CLI::IsMember({"test", "valid", "train"}))
       ->capture_default_str();
-  cmd->add_option("--batch-size", a->batch_size, "windows per forward pass")->capture_default_str();
+  cmd->add_option("--batch-size", a->batch_size, "windows per forward pass")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--device", a->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
   cmd->add_flag("--json", a->json,
                 "print {\"split\", \"tokens\", \"nll\" (mean nats/token), \"nll_sum\", \"perplexity\"}");
@@ -37,8 +39,8 @@ void add_eval_command(CLI::App& app) {
     const Dataset data(a->data);
     const c10::Device device = resolve_device(a->device);
     LoadedModel loaded = load_model(a->model, device);
-    const std::string sha = loaded.meta.tokenizer.value("sha256", "");
-    if (!sha.empty() && sha != data.tokenizer_sha256()) {
+    const std::string fingerprint = loaded.meta.tokenizer.value("fingerprint", "");
+    if (!fingerprint.empty() && fingerprint != data.tokenizer_fingerprint()) {
       fail("model {} was trained with a different tokenizer than dataset {}; evaluate it on its "
            "own dataset",
            a->model, a->data);
@@ -51,9 +53,9 @@ void add_eval_command(CLI::App& app) {
     Progress progress("eval " + a->split, 0, "windows");
     const EvalResult r = evaluate_stream(loaded.model, stream, device, a->batch_size, 0,
                                          [&](std::int64_t done, std::int64_t total) {
-                                           if (done == total) return;
                                            progress.update(done, fmt::format("{}/{} windows", done, total));
                                          });
+    progress.finish();  // ends the progress line before the result is printed
     if (a->json) {
       const nlohmann::json out = {{"split", a->split},        {"tokens", r.tokens},
                                   {"nll", r.mean_nll()},      {"nll_sum", r.nll_sum},

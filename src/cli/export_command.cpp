@@ -1,8 +1,8 @@
 #include <CLI/CLI.hpp>
 
-#include "collapse/checksum.h"
 #include "collapse/error.h"
 #include "collapse/export.h"
+#include "collapse/tokenizer.h"
 #include "commands.h"
 
 namespace collapse::cli {
@@ -16,25 +16,31 @@ void add_export_command(CLI::App& app) {
       "Write a model in the Hugging Face layout (config.json, model.safetensors, tokenizer.model)\n"
       "that transformers loads as LlamaForCausalLM.\n"
       "Example: collapse export --model runs/gen-0 --out runs/gen-0-hf");
-  cmd->add_option("--model", *model, "a train folder or a .ckpt file")->required();
+  cmd->add_option("--model", *model, "a train folder, a .ckpt file or an export folder")->required();
   cmd->add_option("--out", *out, "folder to write")->required();
   cmd->add_option("--data", *data,
                   "dataset folder holding the model's tokenizer.model (default: the one recorded "
                   "in the checkpoint)");
   cmd->callback([model, out, data] {
+    std::error_code ec;
+    const std::filesystem::path dir(*out);
+    // Only an earlier export may be overwritten: anything else in --out is the user's.
+    if (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec) &&
+        !std::filesystem::exists(dir / "config.json", ec)) {
+      fail("{} exists and is not an export folder; choose another --out", dir.string());
+    }
     LoadedModel loaded = load_model(*model, c10::Device(c10::kCPU));
     std::filesystem::path dataset =
         data->empty() ? std::filesystem::path(loaded.meta.tokenizer.value("dataset", ""))
                       : std::filesystem::path(*data);
     const std::filesystem::path tokenizer = dataset / "tokenizer.model";
-    std::error_code ec;
     if (dataset.empty() || !std::filesystem::exists(tokenizer, ec)) {
       fail("cannot find the model's tokenizer at '{}'; pass --data with the dataset folder it was "
            "trained on",
            tokenizer.string());
     }
-    const std::string expected = loaded.meta.tokenizer.value("sha256", "");
-    if (!expected.empty() && sha256_file(tokenizer) != expected) {
+    const std::string expected = loaded.meta.tokenizer.value("fingerprint", "");
+    if (!expected.empty() && Tokenizer(tokenizer).fingerprint() != expected) {
       fail("{} is not the tokenizer the model was trained with (checksum differs)", tokenizer.string());
     }
     export_hf(loaded.model, loaded.meta, tokenizer, *out);

@@ -94,11 +94,17 @@ void add_train_command(CLI::App& app) {
       progress->update(s.step, status);
       if (s.step == s.total_steps) progress->finish();
     });
-    std::printf("trained %lld steps: final train loss %.4f, best valid loss %.4f (perplexity %.2f) "
-                "at step %lld\nmodel: %s\n",
-                static_cast<long long>(r.steps), r.final_loss, r.best_valid_loss,
-                std::exp(r.best_valid_loss), static_cast<long long>(r.best_step),
-                (o->out / "best.ckpt").c_str());
+    if (std::isfinite(r.best_valid_loss)) {
+      std::printf("trained %lld steps: final train loss %.4f, best valid loss %.4f (perplexity "
+                  "%.2f) at step %lld\n",
+                  static_cast<long long>(r.steps), r.final_loss, r.best_valid_loss,
+                  std::exp(r.best_valid_loss), static_cast<long long>(r.best_step));
+    } else {
+      std::printf("trained %lld steps: final train loss %.4f (no valid split: best.ckpt holds the "
+                  "final weights)\n",
+                  static_cast<long long>(r.steps), r.final_loss);
+    }
+    std::printf("model: %s\n", (o->out / "best.ckpt").c_str());
   });
 }
 
