@@ -4,6 +4,7 @@
 #include <torch/serialize/archive.h>
 
 #include "collapse/atomic_file.h"
+#include "collapse/dataset.h"
 #include "collapse/error.h"
 #include "collapse/export.h"
 
@@ -54,9 +55,14 @@ CheckpointMeta meta_from_archive(torch::serialize::InputArchive& archive, const 
   }
   CheckpointMeta meta;
   meta.model = ModelConfig::from_json(j.at("model"), file.string());
-  meta.tokenizer = j.value("tokenizer", json::object());
-  meta.training = j.value("training", json::object());
-  meta.state = j.value("state", json::object());
+  // Absent or null sections read as empty objects, so lookups with defaults always work.
+  auto section = [&](const char* key) {
+    const json s = j.value(key, json::object());
+    return s.is_object() ? s : json::object();
+  };
+  meta.tokenizer = section("tokenizer");
+  meta.training = section("training");
+  meta.state = section("state");
   return meta;
 }
 
@@ -114,6 +120,20 @@ LoadedModel load_model(const fs::path& path, const c10::Device& device) {
   loaded.model->to(device);
   loaded.model->eval();
   return loaded;
+}
+
+void check_model_fits_dataset(const CheckpointMeta& meta, const Dataset& data,
+                              const std::string& what) {
+  const std::string fingerprint = meta.tokenizer.value("fingerprint", "");
+  if (!fingerprint.empty() && fingerprint != data.tokenizer_fingerprint()) {
+    fail("{} was trained with a different tokenizer than dataset {}; use the dataset it was "
+         "trained on",
+         what, data.dir().string());
+  }
+  if (meta.model.vocab_size != data.vocab_size()) {
+    fail("{} has vocabulary {} but dataset {} has {}", what, meta.model.vocab_size,
+         data.dir().string(), data.vocab_size());
+  }
 }
 
 void load_optimizer_state(const fs::path& file, torch::optim::Optimizer& optimizer,

@@ -6,6 +6,7 @@
 #include "collapse/checksum.h"
 #include "collapse/corpus.h"
 #include "collapse/error.h"
+#include "collapse/json_diff.h"
 #include "collapse/progress.h"
 #include "collapse/split.h"
 
@@ -42,18 +43,6 @@ json read_manifest(const fs::path& file) {
   }
 }
 
-std::string differences(const json& before, const json& now) {
-  std::string out;
-  for (const auto& [key, value] : now.items()) {
-    const json old = before.contains(key) ? before[key] : json();
-    if (old != value) {
-      if (!out.empty()) out += ", ";
-      out += fmt::format("{}: {} -> {}", key, old.dump(), value.dump());
-    }
-  }
-  return out;
-}
-
 bool is_empty_dir(const fs::path& dir) {
   std::error_code ec;
   return fs::is_directory(dir, ec) && fs::directory_iterator(dir) == fs::directory_iterator();
@@ -72,7 +61,7 @@ PrepareOutcome prepare_dataset(const PrepareOptions& options) {
     const json existing = read_manifest(out / "manifest.json");
     if (existing.value("request", json()) == request) return PrepareOutcome::kReused;
     fail("{} already holds a different dataset ({}); choose another --out or delete it",
-         out.string(), differences(existing.value("request", json::object()), request));
+         out.string(), json_differences(existing.value("request", json::object()), request));
   }
   if (fs::exists(out, ec) && !is_empty_dir(out)) {
     fail("{} exists and is not a collapse dataset (no manifest.json); choose another --out",

@@ -15,6 +15,7 @@
 #include "collapse/device.h"
 #include "collapse/error.h"
 #include "collapse/evaluate.h"
+#include "collapse/json_diff.h"
 #include "collapse/lr_schedule.h"
 
 namespace collapse {
@@ -64,18 +65,6 @@ void check_options(const TrainOptions& o) {
   if (o.weight_decay < 0) fail("--weight-decay must be >= 0, got {}", o.weight_decay);
 }
 
-// What the two runs disagree on, for the resume refusal.
-std::string differences(const json& saved, const json& now) {
-  std::string out;
-  for (const auto& [key, value] : now.items()) {
-    if (!saved.contains(key) || saved[key] != value) {
-      out += fmt::format("{}{}: {} -> {}", out.empty() ? "" : ", ", key,
-                         saved.contains(key) ? saved[key].dump() : "unset", value.dump());
-    }
-  }
-  return out;
-}
-
 std::string log_text(const json& log) {
   std::string text;
   for (const auto& row : log) text += row.dump() + "\n";
@@ -106,15 +95,7 @@ TrainResult train(const TrainOptions& options, const std::function<void(const St
   if (options.init) {
     LoadedModel init = load_model(*options.init, c10::Device(c10::kCPU));
     config = init.meta.model;
-    const std::string fingerprint = init.meta.tokenizer.value("fingerprint", "");
-    if (!fingerprint.empty() && fingerprint != data.tokenizer_fingerprint()) {
-      fail("--init {}: the model was trained with a different tokenizer than dataset {}",
-           options.init->string(), options.data.string());
-    }
-    if (config.vocab_size != data.vocab_size()) {
-      fail("--init {}: model vocabulary {} does not match dataset {} ({})", options.init->string(),
-           config.vocab_size, options.data.string(), data.vocab_size());
-    }
+    check_model_fits_dataset(init.meta, data, "--init " + options.init->string());
     model = init.model;
   } else {
     config.vocab_size = data.vocab_size();
@@ -176,9 +157,8 @@ TrainResult train(const TrainOptions& options, const std::function<void(const St
   json log = json::array();
   if (options.resume) {
     const CheckpointMeta saved = read_checkpoint_meta(last_file);
-    json saved_training = saved.training, now = resolved;
     // The device may change between a run and its resume; nothing else may.
-    const std::string diff = differences(saved_training, now);
+    const std::string diff = json_differences(saved.training, resolved);
     if (!diff.empty()) {
       fail("--resume: {} was started with other settings ({}); rerun with the original settings "
            "or choose another --out",

@@ -161,3 +161,19 @@ TEST(Trainer, ResumingAFinishedRunChangesNothingAndReportsItsResult) {
   EXPECT_DOUBLE_EQ(again.final_loss, first.final_loss);
   EXPECT_DOUBLE_EQ(again.best_valid_loss, first.best_valid_loss);
 }
+
+TEST(Trainer, RefusesAnInitModelOfAnotherVocabulary) {
+  ModelConfig c = ModelConfig::preset("tiny");
+  c.vocab_size = 64;
+  GPT other(c);
+  const fs::path file = tests::fresh_dir("train-init-other") / "other.ckpt";
+  save_checkpoint(file, other, CheckpointMeta{.model = c});
+  TrainOptions o = quick_options("train-init-mismatch");
+  o.init = file;
+  try {
+    train(o);
+    FAIL() << "trained from a model with another vocabulary";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("has vocabulary 64"), std::string::npos) << e.what();
+  }
+}

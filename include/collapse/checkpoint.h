@@ -23,13 +23,14 @@ class Optimizer;
 
 namespace collapse {
 
+class Dataset;
 inline constexpr int kCheckpointVersion = 1;
 
 struct CheckpointMeta {
   ModelConfig model;
-  nlohmann::json tokenizer;  // {"dataset": dir, "sha256": ...}
-  nlohmann::json training;   // resolved training options (trainer.h), empty for exports
-  nlohmann::json state;      // {"step", "best_valid_loss", "best_step", "log": [...]}
+  nlohmann::json tokenizer = nlohmann::json::object();  // {"dataset": dir, "fingerprint": ...}
+  nlohmann::json training = nlohmann::json::object();   // resolved options (trainer.h); {} for exports
+  nlohmann::json state = nlohmann::json::object();      // {"step", "best_valid_loss", "best_step", "log"}
 };
 
 void save_checkpoint(const std::filesystem::path& file, GPT& model, const CheckpointMeta& meta,
@@ -48,6 +49,11 @@ struct LoadedModel {
 // export folder (config.json + model.safetensors, see export.h). A missing or corrupt file is an
 // Error naming it. The model is moved to `device` and put in eval mode.
 LoadedModel load_model(const std::filesystem::path& path, const c10::Device& device);
+
+// Throws Error, naming `what` (e.g. "--init runs/gen-0") and the dataset, when the model was
+// trained with another tokenizer (fingerprints differ) or its vocabulary size differs.
+void check_model_fits_dataset(const CheckpointMeta& meta, const Dataset& data,
+                              const std::string& what);
 
 // Restores the optimizer state saved with the model in `file` onto `device`.
 void load_optimizer_state(const std::filesystem::path& file, torch::optim::Optimizer& optimizer,

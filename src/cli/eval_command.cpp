@@ -39,16 +39,7 @@ void add_eval_command(CLI::App& app) {
     const Dataset data(a->data);
     const c10::Device device = resolve_device(a->device);
     LoadedModel loaded = load_model(a->model, device);
-    const std::string fingerprint = loaded.meta.tokenizer.value("fingerprint", "");
-    if (!fingerprint.empty() && fingerprint != data.tokenizer_fingerprint()) {
-      fail("model {} was trained with a different tokenizer than dataset {}; evaluate it on its "
-           "own dataset",
-           a->model, a->data);
-    }
-    if (loaded.meta.model.vocab_size != data.vocab_size()) {
-      fail("model {} has vocabulary {} but dataset {} has {}", a->model,
-           loaded.meta.model.vocab_size, a->data, data.vocab_size());
-    }
+    check_model_fits_dataset(loaded.meta, data, "model " + a->model);
     const auto stream = document_stream(data.split(a->split), Tokenizer::kBosId, Tokenizer::kEosId);
     Progress progress("eval " + a->split, 0, "windows");
     const EvalResult r = evaluate_stream(loaded.model, stream, device, a->batch_size, 0,
