@@ -5,6 +5,7 @@
 
 #include "collapse/atomic_file.h"
 #include "collapse/checkpoint.h"
+#include "collapse/dataset.h"
 #include "collapse/error.h"
 #include "collapse/trainer.h"
 #include "test_support.h"
@@ -176,4 +177,22 @@ TEST(Trainer, RefusesAnInitModelOfAnotherVocabulary) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("has vocabulary 64"), std::string::npos) << e.what();
   }
+}
+
+TEST(Trainer, EpochsSetTheStepCountFromTheTrainTokens) {
+  TrainOptions o = quick_options("train-epochs");
+  o.steps = 0;
+  o.epochs = 0.01;
+  o.grad_accum = 2;
+  const TrainResult r = train(o);
+  // moby-dick-512's train stream: tokens + BOS/EOS per document; one step reads
+  // batch * accum * context tokens.
+  const auto& training = read_checkpoint_meta(o.out / "last.ckpt").training;
+  EXPECT_EQ(training["total_steps"], r.steps);
+  const Dataset data(o.data);
+  const auto stream_tokens = data.manifest()["splits"]["train"]["tokens"].get<std::int64_t>() +
+                             2 * data.manifest()["splits"]["train"]["documents"].get<std::int64_t>();
+  EXPECT_EQ(r.steps, static_cast<std::int64_t>(std::ceil(0.01 * static_cast<double>(stream_tokens - 1) /
+                                                          (4.0 * 2 * 32))));
+  EXPECT_TRUE(std::isfinite(r.final_loss));
 }
