@@ -2,6 +2,8 @@
 # Results: COLLAPSE_KERNELS (the collapse_kernels library exists) and COLLAPSE_CUDA_GLUE (the
 # LibTorch side may call them: the kernels were built and the torch found has CUDA).
 include(CheckLanguage)
+# Hopper (H100/H200) and Ampere by default; e.g. -DCOLLAPSE_CUDA_ARCHITECTURES=native.
+set(COLLAPSE_CUDA_ARCHITECTURES "80;90" CACHE STRING "CUDA architectures of the kernels")
 set(COLLAPSE_KERNELS OFF)
 set(COLLAPSE_CUDA_GLUE OFF)
 if(NOT COLLAPSE_CUDA MATCHES "^(AUTO|ON|OFF)$")
@@ -12,10 +14,6 @@ file(GLOB COLLAPSE_KERNEL_SOURCES CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/kerne
 if(NOT COLLAPSE_CUDA STREQUAL "OFF")
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
-    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-      # Hopper (H100/H200) and Ampere; override with -DCMAKE_CUDA_ARCHITECTURES=native.
-      set(CMAKE_CUDA_ARCHITECTURES 80 90)
-    endif()
     enable_language(CUDA)
     set(CMAKE_CUDA_STANDARD 20)
     if(COLLAPSE_KERNEL_SOURCES)
@@ -23,6 +21,8 @@ if(NOT COLLAPSE_CUDA STREQUAL "OFF")
       target_include_directories(collapse_kernels PUBLIC "${PROJECT_SOURCE_DIR}/kernels")
       find_package(CUDAToolkit REQUIRED)
       target_link_libraries(collapse_kernels PUBLIC CUDA::cudart)
+      # Set on the target: a CUDA build of torch resets CMAKE_CUDA_ARCHITECTURES globally.
+      set_target_properties(collapse_kernels PROPERTIES CUDA_ARCHITECTURES "${COLLAPSE_CUDA_ARCHITECTURES}")
       set(COLLAPSE_KERNELS ON)
     endif()
   elseif(COLLAPSE_CUDA STREQUAL "ON")

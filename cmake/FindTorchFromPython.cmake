@@ -8,11 +8,29 @@ if(NOT Torch_FOUND)
   foreach(_py IN LISTS _collapse_pythons)
     if(_py STREQUAL "python3" OR EXISTS "${_py}")
       execute_process(
-        COMMAND "${_py}" -c "import torch; print(torch.utils.cmake_prefix_path)"
-        OUTPUT_VARIABLE _torch_prefix OUTPUT_STRIP_TRAILING_WHITESPACE
+        COMMAND "${_py}" -c "import torch; print(torch.utils.cmake_prefix_path); print(torch.version.cuda or '')"
+        OUTPUT_VARIABLE _torch_info OUTPUT_STRIP_TRAILING_WHITESPACE
         RESULT_VARIABLE _torch_rc ERROR_QUIET)
-      if(_torch_rc EQUAL 0 AND _torch_prefix)
+      if(_torch_rc EQUAL 0 AND _torch_info)
+        string(REPLACE "\n" ";" _torch_info "${_torch_info}")
+        list(GET _torch_info 0 _torch_prefix)
+        list(LENGTH _torch_info _n)
+        if(_n GREATER 1)
+          list(GET _torch_info 1 _torch_cuda)
+        endif()
         message(STATUS "collapse: using the torch of ${_py}: ${_torch_prefix}")
+        # A CUDA build of LibTorch cannot even be configured without the CUDA toolkit: say so
+        # here, in our words, instead of letting Caffe2Config fail.
+        if(_torch_cuda)
+          find_program(_collapse_nvcc nvcc PATHS /usr/local/cuda/bin)
+          if(NOT _collapse_nvcc AND NOT CMAKE_CUDA_COMPILER)
+            message(FATAL_ERROR
+              "collapse: the torch of ${_py} is a CUDA ${_torch_cuda} build, and LibTorch's CMake "
+              "files need the CUDA toolkit (nvcc), which is not installed. Install the toolkit, or "
+              "use a CPU build of torch: rm -rf .venv && COLLAPSE_TORCH_INDEX="
+              "https://download.pytorch.org/whl/cpu scripts/bootstrap.sh")
+          endif()
+        endif()
         list(APPEND CMAKE_PREFIX_PATH "${_torch_prefix}")
         break()
       endif()

@@ -15,7 +15,9 @@
 #   4. The corpora of data/corpora.lock (data/fetch_corpora.sh).
 # It is safe to run again: a second run only reports that everything is present.
 #
-# Environment: COLLAPSE_TORCH_SPEC (see above), COLLAPSE_CACHE_DIR (see data/fetch_corpora.sh).
+# Environment: COLLAPSE_TORCH_SPEC (see above), COLLAPSE_TORCH_INDEX (a pip index URL for torch,
+# e.g. https://download.pytorch.org/whl/cpu for a CPU build on a machine without the CUDA
+# toolkit), COLLAPSE_CACHE_DIR (see data/fetch_corpora.sh).
 set -euo pipefail
 
 say() { echo "bootstrap: $*"; }
@@ -89,8 +91,12 @@ done
 if [[ -z $python ]]; then
   spec=${COLLAPSE_TORCH_SPEC:-torch==2.13.0}
   [[ -x .venv/bin/python ]] || { say "creating .venv"; python3 -m venv .venv || die "python3 -m venv .venv failed"; }
-  say "installing $spec into .venv"
-  .venv/bin/pip install -q "$spec" || die "pip install $spec into .venv failed"
+  # COLLAPSE_TORCH_INDEX (e.g. https://download.pytorch.org/whl/cpu) picks a package index for
+  # torch: PyPI's Linux wheels are CUDA builds, whose CMake files need the CUDA toolkit.
+  index=()
+  [[ -n ${COLLAPSE_TORCH_INDEX:-} ]] && index=(--index-url "$COLLAPSE_TORCH_INDEX")
+  say "installing $spec into .venv${COLLAPSE_TORCH_INDEX:+ from $COLLAPSE_TORCH_INDEX}"
+  .venv/bin/pip install -q "${index[@]}" "$spec" || die "pip install $spec into .venv failed"
   python=$root/.venv/bin/python
   version=$(torch_version "$python") || die "torch installed but 'import torch' fails in .venv"
 fi

@@ -68,6 +68,32 @@ void write_file_atomic(const fs::path& path, std::string_view bytes) {
   });
 }
 
+fs::path normalize_dir(const fs::path& dir) {
+  fs::path p = dir.lexically_normal();
+  if (!p.has_filename() && p.has_parent_path() && p != p.root_path()) p = p.parent_path();
+  return p;
+}
+
+fs::path temp_dir_for(const fs::path& dest) {
+  const fs::path d = normalize_dir(dest);
+  const fs::path parent = d.has_parent_path() ? d.parent_path() : fs::path(".");
+  return parent / fmt::format(".{}.tmp-{}", d.filename().string(), ::getpid());
+}
+
+void replace_dir(const fs::path& built, const fs::path& dest) {
+  std::error_code ec;
+  const fs::path old = temp_dir_for(dest).string() + "-old";
+  const bool had = fs::exists(dest, ec);
+  if (had) {
+    fs::remove_all(old, ec);
+    fs::rename(dest, old, ec);
+    if (ec) fail("cannot move {} aside: {}", dest.string(), ec.message());
+  }
+  fs::rename(built, dest, ec);
+  if (ec) fail("cannot move {} into place as {}: {}", built.string(), dest.string(), ec.message());
+  if (had) fs::remove_all(old, ec);
+}
+
 std::string read_file(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) fail("file not found: {}", path.string());

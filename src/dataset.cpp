@@ -1,6 +1,5 @@
 #include "collapse/dataset.h"
 
-#include <unistd.h>
 
 #include "collapse/atomic_file.h"
 #include "collapse/checksum.h"
@@ -51,8 +50,8 @@ bool is_empty_dir(const fs::path& dir) {
 }  // namespace
 
 PrepareOutcome prepare_dataset(const PrepareOptions& options) {
-  const fs::path out = options.out;
-  if (out.empty()) fail("--out is required");
+  if (options.out.empty()) fail("--out is required");
+  const fs::path out = normalize_dir(options.out);
   Corpus corpus = load_corpus(options.corpus);
   const json request = request_of(options, corpus);
 
@@ -74,9 +73,7 @@ PrepareOutcome prepare_dataset(const PrepareOptions& options) {
   const std::vector<std::int64_t>* members[] = {&split.train, &split.valid, &split.test};
 
   // Everything is built beside `out` and renamed into place in one step at the end.
-  const fs::path parent = out.has_parent_path() ? out.parent_path() : fs::path(".");
-  fs::create_directories(parent);
-  const fs::path tmp = parent / fmt::format(".{}.tmp-{}", out.filename().string(), ::getpid());
+  const fs::path tmp = temp_dir_for(out);
   fs::remove_all(tmp, ec);
   fs::create_directories(tmp);
   try {
@@ -159,8 +156,7 @@ PrepareOutcome prepare_dataset(const PrepareOptions& options) {
         {"splits", splits}};
     write_file_atomic(tmp / "manifest.json", manifest.dump(2) + "\n");
 
-    if (fs::exists(out, ec)) fs::remove(out);  // an empty folder (checked above)
-    fs::rename(tmp, out);
+    replace_dir(tmp, out);  // `out` is absent or an empty folder (checked above)
   } catch (...) {
     fs::remove_all(tmp, ec);
     throw;

@@ -39,6 +39,12 @@ AutocastScope::AutocastScope(const c10::Device& device) {
   active_ = true;
 }
 
+NoAutocastScope::NoAutocastScope() : previous_(at::autocast::is_autocast_enabled(at::kCUDA)) {
+  at::autocast::set_autocast_enabled(at::kCUDA, false);
+}
+
+NoAutocastScope::~NoAutocastScope() { at::autocast::set_autocast_enabled(at::kCUDA, previous_); }
+
 AutocastScope::~AutocastScope() {
   if (!active_) return;
   at::autocast::set_autocast_enabled(at::kCUDA, previous_);

@@ -60,10 +60,22 @@ void export_hf(GPT& model, const CheckpointMeta& meta, const fs::path& tokenizer
   for (const auto& item : model->named_parameters()) {
     tensors.emplace_back(hf_name(item.key()), item.value().detach().to(at::kCPU, at::kFloat));
   }
-  fs::create_directories(out_dir);
-  write_safetensors(out_dir / "model.safetensors", tensors, {{"format", "pt"}});
-  write_file_atomic(out_dir / "tokenizer.model", read_file(tokenizer_model));
-  write_file_atomic(out_dir / "config.json", hf_config(meta.model, meta).dump(2) + "\n");
+  // Built as a whole beside the destination, then swapped in: a killed export leaves either the
+  // old folder or the new one, never a mix.
+  const fs::path dest = normalize_dir(out_dir);
+  const fs::path tmp = temp_dir_for(dest);
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp);
+  try {
+    write_safetensors(tmp / "model.safetensors", tensors, {{"format", "pt"}});
+    write_file_atomic(tmp / "tokenizer.model", read_file(tokenizer_model));
+    write_file_atomic(tmp / "config.json", hf_config(meta.model, meta).dump(2) + "\n");
+    replace_dir(tmp, dest);
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
 }
 
 LoadedModel load_hf_export(const fs::path& dir, const c10::Device& device) {

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "collapse/device.h"
 #include "collapse/error.h"
 
 namespace collapse {
@@ -147,7 +148,12 @@ at::Tensor GPTImpl::output_weight() const {
   return config_.tie_embeddings ? embed_tokens->weight : lm_head->weight;
 }
 
-at::Tensor GPTImpl::logits(const at::Tensor& hidden) { return at::linear(hidden, output_weight()); }
+at::Tensor GPTImpl::logits(const at::Tensor& hidden) {
+  // In fp32 even under autocast: bf16 logits carry ~0.03 of rounding at magnitudes of 10, which
+  // would bias every loss and perplexity. The body's matmuls stay in bf16.
+  NoAutocastScope fp32;
+  return at::linear(hidden.to(at::kFloat), output_weight());
+}
 
 at::Tensor GPTImpl::forward(const at::Tensor& tokens, KVCache* cache) {
   return logits(hidden_states(tokens, cache));

@@ -157,8 +157,9 @@ std::vector<std::int32_t> Tokenizer::encode(std::string_view text) const {
 std::vector<std::vector<std::int32_t>> Tokenizer::encode_batch(
     const std::vector<std::string_view>& texts, int threads) const {
   std::vector<std::vector<std::int32_t>> out(texts.size());
-  const std::size_t n_threads =
-      std::clamp<std::size_t>(static_cast<std::size_t>(std::max(threads, 1)), 1, texts.size() + 1);
+  // Capped: more threads than texts (or than any machine has cores) only cost thread creation.
+  const std::size_t n_threads = std::clamp<std::size_t>(static_cast<std::size_t>(std::max(threads, 1)),
+                                                        1, std::min<std::size_t>(texts.size() + 1, 256));
   std::vector<std::thread> pool;
   std::vector<std::string> errors(n_threads);
   for (std::size_t t = 0; t < n_threads; ++t) {

@@ -63,6 +63,10 @@ void check_options(const TrainOptions& o) {
   }
   if (o.grad_clip < 0) fail("--grad-clip must be >= 0, got {}", o.grad_clip);
   if (o.weight_decay < 0) fail("--weight-decay must be >= 0, got {}", o.weight_decay);
+  if (o.eval_tokens != 0 && o.eval_tokens < 2) {
+    fail("--eval-tokens must be 0 (the whole valid split) or at least 2, got {}", o.eval_tokens);
+  }
+  if (o.checkpoint_every < 0) fail("--checkpoint-every must be >= 0, got {}", o.checkpoint_every);
 }
 
 std::string log_text(const json& log) {
@@ -76,17 +80,19 @@ std::string log_text(const json& log) {
 TrainResult train(const TrainOptions& options, const std::function<void(const StepReport&)>& on_step) {
   check_options(options);
   if (options.out.empty()) fail("--out is required");
+  const fs::path out = normalize_dir(options.out);
   const Dataset data(options.data);
   const c10::Device device = resolve_device(options.device);
-  const fs::path best_file = options.out / "best.ckpt", last_file = options.out / "last.ckpt";
+  const fs::path best_file = out / "best.ckpt", last_file = out / "last.ckpt";
 
   std::error_code ec;
-  if (!options.resume && (fs::exists(last_file, ec) || fs::exists(best_file, ec))) {
+  if (!options.resume && fs::exists(last_file, ec)) {
     fail("{} already holds a training run; pass --resume to continue it or choose another --out",
-         options.out.string());
+         out.string());
   }
   if (options.resume && !fs::exists(last_file, ec)) {
-    fail("--resume: {} does not exist, so there is no run to continue", last_file.string());
+    fail("--resume: {} does not exist, so there is no run to continue (start it without --resume)",
+         last_file.string());
   }
 
   // The model: fresh from the preset/flags, or the weights and shape of --init.
@@ -150,6 +156,15 @@ TrainResult train(const TrainOptions& options, const std::function<void(const St
                                     {"fingerprint", data.tokenizer_fingerprint()}},
                       .training = resolved,
                       .state = json::object()};
+
+  // A best.ckpt without last.ckpt is a run of these settings killed before its first last.ckpt:
+  // it starts over. best.ckpt of other settings is someone else's run, and is refused.
+  if (!options.resume && fs::exists(best_file, ec)) {
+    const std::string diff = json_differences(read_checkpoint_meta(best_file).training, resolved);
+    if (!diff.empty()) {
+      fail("{} holds another run's best.ckpt ({}); choose another --out", out.string(), diff);
+    }
+  }
 
   std::int64_t start_step = 0, best_step = 0;
   double result_final_loss = 0.0;  // the last step's loss, also when a finished run is resumed
@@ -223,7 +238,18 @@ TrainResult train(const TrainOptions& options, const std::function<void(const St
       loss.backward();
       loss_sum += value;
     }
-    if (options.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), options.grad_clip);
+    // The norm is computed even without clipping: a finite loss can still give inf/NaN
+    // gradients, and one step with them would poison every weight (and the next checkpoint).
+    const double grad_norm = torch::nn::utils::clip_grad_norm_(
+        model->parameters(),
+        options.grad_clip > 0 ? options.grad_clip : std::numeric_limits<double>::infinity());
+    if (!std::isfinite(grad_norm)) {
+      fail("training diverged at step {}: the gradient norm is {} (lr {:.3g}); {}", step + 1,
+           grad_norm, lr,
+           fs::exists(last_file, ec)
+               ? fmt::format("the last good checkpoint {} is kept", last_file.string())
+               : std::string("no checkpoint had been written yet"));
+    }
     optimizer.step();
 
     const double seconds =
@@ -252,7 +278,7 @@ TrainResult train(const TrainOptions& options, const std::function<void(const St
     if ((step + 1) % checkpoint_every == 0 || last_step) {
       if (!can_eval && last_step) save(best_file, step + 1, false);  // no valid split: keep the end
       save(last_file, step + 1, true);
-      write_file_atomic(options.out / "train_log.jsonl", log_text(log));
+      write_file_atomic(out / "train_log.jsonl", log_text(log));
     }
     result.final_loss = loss_sum;
     if (on_step) on_step(report);

@@ -135,3 +135,24 @@ TEST(CliErrors, EvalBatchSizeMustBePositive) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("batch-size"), std::string::npos) << r.err;
 }
+
+TEST(Cli, OutputFoldersMayBeGivenWithATrailingSlash) {
+  const auto dir = fresh_dir("cli-slash");
+  const auto data = collapse::tests::moby_dick_dataset();
+  const auto prepared = run_collapse({"prepare", "--corpus", "moby-dick", "--out", (dir / "data").string() + "/",
+                                      "--vocab-size", "512"});
+  ASSERT_EQ(prepared.exit_code, 0) << prepared.err;
+  EXPECT_TRUE(fs::exists(dir / "data" / "manifest.json"));
+  const auto trained = run_collapse({"train", "--data", (dir / "data").string() + "/", "--out",
+                                     (dir / "run").string() + "/", "--steps", "2", "--context", "16",
+                                     "--batch-size", "2", "--device", "cpu"});
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  for (int round = 0; round < 2; ++round) {  // the second export replaces the first
+    const auto exported = run_collapse({"export", "--model", dir / "run", "--out", (dir / "hf").string() + "/"});
+    ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  }
+  EXPECT_TRUE(fs::exists(dir / "hf" / "config.json"));
+  for (const auto& entry : fs::directory_iterator(dir)) {  // no temporary folder is left
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+  }
+}

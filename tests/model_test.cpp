@@ -62,6 +62,12 @@ TEST(Model, PrefillThenChunkedDecodingMatchesTheFullForward) {
   EXPECT_LT((at::cat({a, b, c}, 1) - full).abs().max().item<double>(), 1e-5);
 }
 
+TEST(Model, LogitsAreFp32) {
+  GPT m = make_model(small_config());
+  torch::NoGradGuard no_grad;
+  EXPECT_EQ(m->forward(random_tokens(1, 4, 97)).scalar_type(), at::kFloat);
+}
+
 TEST(Model, IsCausal) {
   GPT m = make_model(small_config());
   torch::NoGradGuard no_grad;

@@ -196,3 +196,26 @@ TEST(Trainer, EpochsSetTheStepCountFromTheTrainTokens) {
                                                           (4.0 * 2 * 32))));
   EXPECT_TRUE(std::isfinite(r.final_loss));
 }
+
+TEST(Trainer, ARunKilledBeforeItsFirstLastCheckpointStartsOver) {
+  // eval_every < checkpoint_every: best.ckpt appears at step 8, last.ckpt not before step 20.
+  TrainOptions o = quick_options("train-best-only");
+  o.checkpoint_every = 20;
+  EXPECT_THROW(train(o, [](const StepReport& s) {
+                 if (s.step == 10) throw Interrupted{};
+               }),
+               Interrupted);
+  ASSERT_TRUE(fs::exists(o.out / "best.ckpt"));
+  ASSERT_FALSE(fs::exists(o.out / "last.ckpt"));
+  train(o);  // neither "already holds a run" nor "nothing to resume"
+  TrainOptions whole = quick_options("train-best-only-whole");
+  whole.checkpoint_every = 20;
+  train(whole);
+  EXPECT_EQ(train_log(o.out), train_log(whole.out));
+
+  // Another run's best.ckpt is not overwritten.
+  TrainOptions other = quick_options("train-best-only-other");
+  fs::copy_file(o.out / "best.ckpt", other.out / "best.ckpt");
+  other.seed = 99;
+  EXPECT_THROW(train(other), Error);
+}

@@ -19,6 +19,17 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view bytes
 void write_atomic_with(const std::filesystem::path& path,
                        const std::function<void(const std::filesystem::path& tmp)>& write);
 
+// A folder path as the user typed it, made comparable: "runs/x/" and "runs/./x" become "runs/x".
+std::filesystem::path normalize_dir(const std::filesystem::path& dir);
+
+// Replaces folder `dest` by the complete folder `built` (a sibling): an existing `dest` is moved
+// aside, `built` renamed into place, and the old one removed, so `dest` is only ever absent for
+// an instant between two renames, never half-written.
+void replace_dir(const std::filesystem::path& built, const std::filesystem::path& dest);
+
+// A temporary sibling name for building `dest`: <parent>/.<name>.tmp-<pid>.
+std::filesystem::path temp_dir_for(const std::filesystem::path& dest);
+
 // Whole file contents; a missing or unreadable file is an Error naming it.
 std::string read_file(const std::filesystem::path& path);
 

@@ -25,4 +25,17 @@ class AutocastScope {
   bool previous_ = false;
 };
 
+// Turns CUDA autocast off for the scope (restoring it after): for the output projection, whose
+// logits must be fp32 for an exact loss and perplexity.
+class NoAutocastScope {
+ public:
+  NoAutocastScope();
+  ~NoAutocastScope();
+  NoAutocastScope(const NoAutocastScope&) = delete;
+  NoAutocastScope& operator=(const NoAutocastScope&) = delete;
+
+ private:
+  bool previous_;
+};
+
 }  // namespace collapse

@@ -82,11 +82,11 @@ class GPTImpl : public torch::nn::Module {
 
   // tokens: [B, T] int64. Without a cache: positions 0..T-1, causal attention. With a cache:
   // positions cache->length()..+T-1, attending to the cached positions and causally among the
-  // new ones; the cache is extended. Returns logits [B, T, vocab] (fp32, or bf16 under autocast).
+  // new ones; the cache is extended. Returns logits [B, T, vocab] in fp32 (also under autocast).
   at::Tensor forward(const at::Tensor& tokens, KVCache* cache = nullptr);
   // The final normalised hidden states [B, T, d_model] (input to lm_head), same cache semantics.
   at::Tensor hidden_states(const at::Tensor& tokens, KVCache* cache = nullptr);
-  // lm_head applied to hidden states.
+  // lm_head applied to hidden states, in fp32 whatever the autocast state.
   at::Tensor logits(const at::Tensor& hidden);
 
   const ModelConfig& config() const { return config_; }

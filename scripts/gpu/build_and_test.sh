@@ -53,7 +53,7 @@ torch_dir=$(python3 -c 'import os, torch; print(os.path.join(torch.utils.cmake_p
 # CMAKE_ARGS is split on spaces on purpose, like make's.
 # shellcheck disable=SC2086
 cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DCOLLAPSE_CUDA=ON \
-  -DCMAKE_CUDA_ARCHITECTURES=90 -DTorch_DIR="$torch_dir" ${CMAKE_ARGS:-} 2>&1 | tee "$logs/configure.log"
+  -DCOLLAPSE_CUDA_ARCHITECTURES=90 -DTorch_DIR="$torch_dir" ${CMAKE_ARGS:-} 2>&1 | tee "$logs/configure.log"
 cmake --build build-gpu -j "$(nproc)" 2>&1 | tee "$logs/build.log"
 
 # Both test runs happen even if the first fails; the exit status reports either failure.

@@ -1,5 +1,6 @@
 #include <CLI/CLI.hpp>
 
+#include "collapse/atomic_file.h"
 #include "collapse/error.h"
 #include "collapse/export.h"
 #include "collapse/tokenizer.h"
@@ -23,7 +24,7 @@ void add_export_command(CLI::App& app) {
                   "in the checkpoint)");
   cmd->callback([model, out, data] {
     std::error_code ec;
-    const std::filesystem::path dir(*out);
+    const std::filesystem::path dir = normalize_dir(*out);
     // Only an earlier export may be overwritten: anything else in --out is the user's.
     if (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec) &&
         !std::filesystem::exists(dir / "config.json", ec)) {
