@@ -204,6 +204,14 @@ TrainResult train(const TrainOptions& options, const std::function<void(const St
     save_checkpoint(file, model, meta, with_optimizer ? &optimizer : nullptr);
   };
 
+  // Stops training with one line; checkpoints already written are left as they are.
+  auto diverged = [&](std::int64_t step, const char* what, double value, double lr) {
+    fail("training diverged at step {}: {} is {} (lr {:.3g}); {}", step + 1, what, value, lr,
+         fs::exists(last_file, ec)
+             ? fmt::format("the last good checkpoint {} is kept", last_file.string())
+             : std::string("no checkpoint had been written yet"));
+  };
+
   TrainResult result;
   result.steps = total_steps;
   result.final_loss = result_final_loss;
@@ -229,12 +237,7 @@ TrainResult train(const TrainOptions& options, const std::function<void(const St
                                  batch.narrow(1, 1, C).reshape({-1})) /
           static_cast<double>(options.grad_accum);
       const double value = loss.item<double>();
-      if (!std::isfinite(value)) {
-        fail("training diverged at step {}: the loss is {} (lr {:.3g}); {}", step + 1, value, lr,
-             fs::exists(last_file, ec)
-                 ? fmt::format("the last good checkpoint {} is kept", last_file.string())
-                 : std::string("no checkpoint had been written yet"));
-      }
+      if (!std::isfinite(value)) diverged(step, "the loss", value, lr);
       loss.backward();
       loss_sum += value;
     }
@@ -243,13 +246,7 @@ TrainResult train(const TrainOptions& options, const std::function<void(const St
     const double grad_norm = torch::nn::utils::clip_grad_norm_(
         model->parameters(),
         options.grad_clip > 0 ? options.grad_clip : std::numeric_limits<double>::infinity());
-    if (!std::isfinite(grad_norm)) {
-      fail("training diverged at step {}: the gradient norm is {} (lr {:.3g}); {}", step + 1,
-           grad_norm, lr,
-           fs::exists(last_file, ec)
-               ? fmt::format("the last good checkpoint {} is kept", last_file.string())
-               : std::string("no checkpoint had been written yet"));
-    }
+    if (!std::isfinite(grad_norm)) diverged(step, "the gradient norm", grad_norm, lr);
     optimizer.step();
 
     const double seconds =
