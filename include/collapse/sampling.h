@@ -1,0 +1,106 @@
+// The sampler chain: how one row of next-token logits becomes one token.
+//
+// A chain is data: a SamplerConfig lists each step's parameter and the order the steps run in.
+// Steps whose parameter is neutral (penalty 1 or 0, temperature 1, top_k 0, top_p 1, min_p 0,
+// typical_p 1) do nothing. This file is the *definition*: the CPU reference below implements every
+// step exactly (sort-based where that is simplest); the CUDA kernel (kernels/sampling.cu) is
+// tested against it. docs/sampling.md states the same with examples.
+//
+// One row: logits x[V] (float; bf16 input is widened first), the sequence so far h[0..L) (the
+// prompt's n_prompt tokens, BOS included, then the generated ones), and a uniform u in (0, 1).
+//   0. min_tokens: while fewer than min_tokens tokens were generated, x[eos] = -inf (always first).
+//   repetition_penalty r: for each distinct token t in h (prompt included; Hugging Face
+//      semantics): x[t] = x[t] > 0 ? x[t] / r : x[t] * r.                                (float)
+//   presence/frequency a_p, a_f: for each distinct token t among the *generated* tokens with
+//      count c: x[t] = x[t] - (a_f * c + a_p).                        (float; OpenAI/vLLM semantics)
+//   temperature T: T == 0 means greedy: the token is argmax x after the penalties (lowest id on
+//      ties) and the filters below are skipped. Otherwise x[t] = x[t] / T.                (float)
+//   From here on p = softmax over the finite entries of x, in double; removed tokens get -inf.
+//   top_k k: keep t with x[t] >= the k-th largest x (ties at the boundary are all kept).
+//   top_p P: sort p descending; m = first index whose cumulative sum >= P; keep t with
+//      p[t] >= p_sorted[m] (a threshold, so ties are kept and the result is order-free).
+//   min_p M: keep t with p[t] >= M * max p.
+//   typical_p Q (Meister et al. 2022): H = -sum p log p; sort by |-log p[t] - H| ascending (ties by
+//      id); keep the shortest prefix whose mass >= Q.
+//   Choice: q[t] = exp(x[t] - max x) over the kept tokens, Z = sum q. The token is the smallest id
+//      t with q[0] + ... + q[t] > u * Z (inverse transform in *vocabulary order*, so no sort is
+//      needed to sample); if rounding leaves none, the largest kept id.
+// Each filter sees the distribution left by the steps before it (Hugging Face warper semantics).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace collapse {
+
+enum class SamplerStep {
+  repetition_penalty,
+  presence_frequency,  // presence_penalty and frequency_penalty together
+  temperature,
+  top_k,
+  top_p,
+  min_p,
+  typical_p,
+};
+
+// "repetition_penalty", "penalties" (presence/frequency), "temperature", "top_k", ...
+std::string to_string(SamplerStep step);
+// Parses one name; throws Error naming `what` (e.g. "--sampler-order") and listing the names.
+SamplerStep parse_sampler_step(const std::string& name, const std::string& what);
+
+struct SamplerConfig {
+  float repetition_penalty = 1.0f;  // > 0; 1 = off
+  float presence_penalty = 0.0f;    // 0 = off
+  float frequency_penalty = 0.0f;   // 0 = off
+  float temperature = 1.0f;         // >= 0; 0 = greedy
+  std::int64_t top_k = 0;           // >= 0; 0 = off
+  float top_p = 1.0f;               // (0, 1]; 1 = off
+  float min_p = 0.0f;               // [0, 1); 0 = off
+  float typical_p = 1.0f;           // (0, 1]; 1 = off
+  // The order the steps run in. Every step appears exactly once.
+  std::vector<SamplerStep> order = default_order();
+  // Beam search instead of sampling when > 1 (see generator.h): penalties apply to the beams'
+  // log-probabilities as in Hugging Face; temperature and the filters are not used.
+  std::int64_t beams = 1;
+  float length_penalty = 1.0f;  // beam score = sum log p / (generated length ^ length_penalty)
+
+  static std::vector<SamplerStep> default_order();
+  bool greedy() const { return temperature == 0.0f; }
+  // Throws Error naming the flag and the allowed range for an out-of-range value.
+  void validate() const;
+  nlohmann::json to_json() const;
+  // Strict: unknown keys or wrong types are an Error naming `what` and the key.
+  static SamplerConfig from_json(const nlohmann::json& j, const std::string& what);
+  // A short human-readable summary, e.g. "temperature=0.8 top_p=0.95".
+  std::string describe() const;
+};
+
+// One row's inputs for the reference.
+struct SamplingRow {
+  std::span<const float> logits;         // [vocab]
+  std::span<const std::int32_t> history;  // prompt (BOS included) then generated tokens
+  std::int64_t prompt_length = 0;         // how many leading history tokens are the prompt
+  std::int32_t banned_token = -1;         // set to -inf first (EOS before min_tokens); -1 = none
+};
+
+// Steps 0..typical_p applied to one row: the logits the choice sees, in double, with -inf for
+// removed tokens. Greedy chains return the penalised logits (filters skipped).
+std::vector<double> apply_sampler_chain(const SamplerConfig& config, const SamplingRow& row);
+
+// The final distribution of one row (kept tokens' probabilities summing to 1, others 0): what the
+// chi-square tests compare kernel draws against. For greedy chains, 1 at the argmax.
+std::vector<double> sampler_distribution(const SamplerConfig& config, const SamplingRow& row);
+
+// The choice on chained logits: inverse transform in vocabulary order with `uniform`, or argmax
+// when greedy.
+std::int32_t choose_token(std::span<const double> chained_logits, float uniform, bool greedy);
+
+// Everything for one row: the reference sampler.
+std::int32_t sample_token_reference(const SamplerConfig& config, const SamplingRow& row,
+                                    float uniform);
+
+}  // namespace collapse
