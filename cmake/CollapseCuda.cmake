@@ -15,10 +15,17 @@ if(NOT COLLAPSE_CUDA STREQUAL "OFF")
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
     enable_language(CUDA)
+    # CMake < 3.26 knows no C++20 flag for nvcc (nvcc >= 12 takes -std=c++20).
+    if(NOT DEFINED CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
+      set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+      set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+    endif()
     set(CMAKE_CUDA_STANDARD 20)
     if(COLLAPSE_KERNEL_SOURCES)
       add_library(collapse_kernels STATIC ${COLLAPSE_KERNEL_SOURCES})
       target_include_directories(collapse_kernels PUBLIC "${PROJECT_SOURCE_DIR}/kernels")
+      # Host/device headers shared with the CPU references (e.g. collapse/ngram_key.h).
+      target_include_directories(collapse_kernels PRIVATE "${PROJECT_SOURCE_DIR}/include")
       find_package(CUDAToolkit REQUIRED)
       target_link_libraries(collapse_kernels PUBLIC CUDA::cudart)
       # Set on the target: a CUDA build of torch resets CMAKE_CUDA_ARCHITECTURES globally.

@@ -46,8 +46,8 @@ COLLAPSE_HOST_DEVICE Philox4x32 philox4x32_10(Philox4x32 counter, std::uint32_t 
 
 // The uniform that picks the token at `position` (0-based, counting generated tokens) of
 // `document` under `seed`: the first Philox word of counter (position, document lo, document hi,
-// 0) under key (seed lo, seed hi), mapped to ((w >> 8) + 0.5) / 2^24. The result is exactly
-// representable in float, lies in (0, 1), and is identical on host and device.
+// 0) under key (seed lo, seed hi), mapped to ((w >> 9) + 0.5) / 2^23: 23 bits plus the half, so
+// the result is exact in float, lies strictly inside (0, 1), and is identical on host and device.
 COLLAPSE_HOST_DEVICE float sampling_uniform(std::uint64_t seed, std::uint64_t document,
                                             std::uint64_t position) {
   const Philox4x32 counter{{static_cast<std::uint32_t>(position),
@@ -55,7 +55,7 @@ COLLAPSE_HOST_DEVICE float sampling_uniform(std::uint64_t seed, std::uint64_t do
                             static_cast<std::uint32_t>(document >> 32), 0u}};
   const Philox4x32 out =
       philox4x32_10(counter, static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32));
-  return (static_cast<float>(out.v[0] >> 8) + 0.5f) * (1.0f / 16777216.0f);
+  return (static_cast<float>(out.v[0] >> 9) + 0.5f) * (1.0f / 8388608.0f);
 }
 
 }  // namespace collapse

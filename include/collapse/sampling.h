@@ -24,7 +24,8 @@
 //      id); keep the shortest prefix whose mass >= Q.
 //   Choice: q[t] = exp(x[t] - max x) over the kept tokens, Z = sum q. The token is the smallest id
 //      t with q[0] + ... + q[t] > u * Z (inverse transform in *vocabulary order*, so no sort is
-//      needed to sample); if rounding leaves none, the largest kept id.
+//      needed to sample); if rounding leaves none, the largest kept id. No finite logit left: -1.
+//   Non-finite logits (NaN, +-inf, also from overflow in a step) are removed tokens (-inf).
 // Each filter sees the distribution left by the steps before it (Hugging Face warper semantics).
 #pragma once
 
@@ -73,7 +74,8 @@ struct SamplerConfig {
   // Throws Error naming the flag and the allowed range for an out-of-range value.
   void validate() const;
   nlohmann::json to_json() const;
-  // Strict: unknown keys or wrong types are an Error naming `what` and the key.
+  // Strict: unknown keys or wrong types are an Error naming `what` and the key. Absent keys keep
+  // their defaults; values are not range-checked here (call validate()).
   static SamplerConfig from_json(const nlohmann::json& j, const std::string& what);
   // A short human-readable summary, e.g. "temperature=0.8 top_p=0.95".
   std::string describe() const;
@@ -96,7 +98,7 @@ std::vector<double> apply_sampler_chain(const SamplerConfig& config, const Sampl
 std::vector<double> sampler_distribution(const SamplerConfig& config, const SamplingRow& row);
 
 // The choice on chained logits: inverse transform in vocabulary order with `uniform`, or argmax
-// when greedy.
+// when greedy; -1 when no entry is finite.
 std::int32_t choose_token(std::span<const double> chained_logits, float uniform, bool greedy);
 
 // Everything for one row: the reference sampler.
