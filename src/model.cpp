@@ -18,19 +18,24 @@ nn::Linear linear(std::int64_t in, std::int64_t out) {
   return nn::Linear(nn::LinearOptions(in, out).bias(false));
 }
 
-// cos/sin tables [T, head_dim] for positions start..start+T-1, computed as Hugging Face's Llama
-// does (fp32 inverse frequencies, each half of head_dim repeated), then cast to `dtype`.
+// cos/sin tables [..., head_dim] for the given positions (any shape, int64), computed as Hugging
+// Face's Llama does (fp32 inverse frequencies, each half of head_dim repeated), then cast to `dtype`.
+std::pair<at::Tensor, at::Tensor> rotary_tables(const at::Tensor& positions, const ModelConfig& config,
+                                                c10::ScalarType dtype) {
+  const std::int64_t hd = config.head_dim();
+  const auto options = at::TensorOptions().dtype(at::kLong).device(positions.device());
+  const at::Tensor exponents = at::arange(0, hd, 2, options).to(at::kFloat) / hd;
+  const at::Tensor inv_freq = 1.0 / at::pow(config.rope_theta, exponents);
+  const at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [..., hd/2]
+  const at::Tensor table = at::cat({freqs, freqs}, -1);                      // [..., hd]
+  return {table.cos().to(dtype), table.sin().to(dtype)};
+}
+
 std::pair<at::Tensor, at::Tensor> rotary_tables(std::int64_t start, std::int64_t length,
                                                 const ModelConfig& config, const c10::Device& device,
                                                 c10::ScalarType dtype) {
-  const std::int64_t hd = config.head_dim();
-  const auto f32 = at::TensorOptions().dtype(at::kFloat).device(device);
-  const at::Tensor exponents = at::arange(0, hd, 2, f32.dtype(at::kLong)).to(at::kFloat) / hd;
-  const at::Tensor inv_freq = 1.0 / at::pow(config.rope_theta, exponents);
-  const at::Tensor positions = at::arange(start, start + length, f32.dtype(at::kLong)).to(at::kFloat);
-  const at::Tensor freqs = at::outer(positions, inv_freq);  // [T, hd/2]
-  const at::Tensor table = at::cat({freqs, freqs}, -1);      // [T, hd]
-  return {table.cos().to(dtype), table.sin().to(dtype)};
+  const auto options = at::TensorOptions().dtype(at::kLong).device(device);
+  return rotary_tables(at::arange(start, start + length, options), config, dtype);
 }
 
 at::Tensor rotate_half(const at::Tensor& x) {
@@ -84,6 +89,22 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, co
         at::ones({T, past + T}, at::TensorOptions().dtype(at::kBool).device(x.device())).tril(past);
     y = at::scaled_dot_product_attention(q, k, v, mask);
   }
+  return o_proj(y.transpose(1, 2).reshape({B, T, n_head_ * head_dim_}));
+}
+
+at::Tensor AttentionImpl::decode(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                                 at::Tensor& k_buf, at::Tensor& v_buf, std::int64_t start,
+                                 const at::Tensor& mask) {
+  const std::int64_t B = x.size(0), T = x.size(1);
+  auto heads = [&](const at::Tensor& t) { return t.view({B, T, n_head_, head_dim_}).transpose(1, 2); };
+  at::Tensor q = heads(q_proj(x)), k = heads(k_proj(x)), v = heads(v_proj(x));  // [B, H, T, hd]
+  q = q * cos.to(q.scalar_type()) + rotate_half(q) * sin.to(q.scalar_type());
+  k = k * cos.to(k.scalar_type()) + rotate_half(k) * sin.to(k.scalar_type());
+  k_buf.narrow(2, start, T).copy_(k);
+  v_buf.narrow(2, start, T).copy_(v);
+  const at::Tensor keys = k_buf.narrow(2, 0, start + T), values = v_buf.narrow(2, 0, start + T);
+  const at::Tensor y = at::scaled_dot_product_attention(q, keys.to(q.scalar_type()),
+                                                        values.to(q.scalar_type()), mask);
   return o_proj(y.transpose(1, 2).reshape({B, T, n_head_ * head_dim_}));
 }
 
@@ -142,6 +163,54 @@ at::Tensor GPTImpl::hidden_states(const at::Tensor& tokens, KVCache* cache) {
     if (cache) cache->keys[i] = k, cache->values[i] = v;
   }
   return norm(x);
+}
+
+void DecodeCache::select_rows(const at::Tensor& rows) {
+  for (auto& k : keys) k = k.index_select(0, rows);
+  for (auto& v : values) v = v.index_select(0, rows);
+  pad = pad.index_select(0, rows);
+}
+
+at::Tensor GPTImpl::decode(const at::Tensor& tokens, DecodeCache& cache) {
+  if (tokens.dim() != 2 || tokens.size(0) != cache.batch()) {
+    fail("decode input must be [batch {}, time], got {} dimensions with {} rows", cache.batch(),
+         tokens.dim(), tokens.dim() > 0 ? tokens.size(0) : 0);
+  }
+  const std::int64_t B = tokens.size(0), T = tokens.size(1), start = cache.length;
+  if (start + T > cache.capacity) {
+    fail("decoding {} slots exceeds the cache capacity {}", start + T, cache.capacity);
+  }
+  const auto longs = at::TensorOptions().dtype(at::kLong).device(tokens.device());
+  const at::Tensor slots = at::arange(start, start + T, longs);                 // [T]
+  const at::Tensor pad = cache.pad.view({B, 1});
+  const at::Tensor positions = (slots.view({1, T}) - pad).clamp_min(0);        // [B, T]
+  // Real positions see the row's real slots up to themselves; a pad slot sees only itself (so its
+  // softmax is never empty, and nothing real ever reads it).
+  const at::Tensor keys = at::arange(start + T, longs).view({1, 1, start + T});
+  const at::Tensor query = slots.view({1, T, 1});
+  const at::Tensor mask =
+      (((keys >= pad.view({B, 1, 1})) & (keys <= query)) | (keys == query)).unsqueeze(1);
+
+  at::Tensor x = embed_tokens(tokens);
+  const c10::ScalarType compute =
+      at::autocast::is_autocast_enabled(x.device().type()) ? at::kBFloat16 : x.scalar_type();
+  auto [cos, sin] = rotary_tables(positions, config_, compute);  // [B, T, hd]
+  cos = cos.unsqueeze(1), sin = sin.unsqueeze(1);                // [B, 1, T, hd]
+  if (cache.keys.empty()) {
+    const auto options = at::TensorOptions().dtype(compute).device(tokens.device());
+    for (std::int64_t i = 0; i < config_.n_layer; ++i) {
+      cache.keys.push_back(at::zeros({B, config_.n_head, cache.capacity, config_.head_dim()}, options));
+      cache.values.push_back(at::zeros_like(cache.keys.back()));
+    }
+  }
+  for (std::int64_t i = 0; i < config_.n_layer; ++i) {
+    auto& block = *layers->ptr<BlockImpl>(i);
+    x = x + block.self_attn->decode(block.input_layernorm(x), cos, sin, cache.keys[i],
+                                    cache.values[i], start, mask);
+    x = x + block.mlp(block.post_attention_layernorm(x));
+  }
+  cache.length = start + T;
+  return logits(norm(x.narrow(1, T - 1, 1)).squeeze(1));
 }
 
 at::Tensor GPTImpl::output_weight() const {

@@ -47,9 +47,11 @@ void Progress::update(std::int64_t done, const std::string& status) {
   status_ = status;
   const auto now = std::chrono::steady_clock::now();
   const double since = std::chrono::duration<double>(now - last_print_).count();
-  const bool first = done == 0 && !status.empty();
+  // The first report is shown at once (a long job says it started), later ones at the interval.
+  const bool first = !printed_;
   if (first || since >= (live() ? kLiveInterval : kPlainInterval)) {
     last_print_ = now;
+    printed_ = true;
     print(false);
   }
 }

@@ -111,7 +111,7 @@ TEST(CliErrors, MissingDatasetAndBadFlagValues) {
 }
 
 TEST(Cli, EveryCommandHasHelp) {
-  for (const char* cmd : {"prepare", "train", "eval", "export"}) {
+  for (const char* cmd : {"prepare", "train", "eval", "export", "generate", "show"}) {
     const auto r = run_collapse({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("Example:"), std::string::npos) << cmd << ": " << r.out;
@@ -155,4 +155,31 @@ TEST(Cli, OutputFoldersMayBeGivenWithATrailingSlash) {
   for (const auto& entry : fs::directory_iterator(dir)) {  // no temporary folder is left
     EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
   }
+}
+
+TEST(CliErrors, GenerateNamesTheFlagOrPromptAtFault) {
+  const auto dir = fresh_dir("cli-generate");
+  const auto data = collapse::tests::moby_dick_dataset();
+  const auto trained = run_collapse({"train", "--data", data, "--out", dir / "run", "--preset", "tiny",
+                                     "--context", "32", "--steps", "2", "--device", "cpu"});
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  auto generate = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args{"generate", "--model", dir / "run", "--data", data, "--out",
+                                  dir / "samples", "--documents", "2", "--device", "cpu"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_collapse(args);
+  };
+  expect_one_line_error(generate({"--max-tokens", "100"}), {"--max-tokens 100", "context 32"});
+  expect_one_line_error(generate({"--top-p", "1.5"}), {"--top-p", "1.5"});
+  expect_one_line_error(generate({"--sampler-order", "top_p,nucleus"}), {"--sampler-order", "nucleus"});
+  expect_one_line_error(generate({"--prompt", "real-prefix:x"}), {"real-prefix:x"});
+  expect_one_line_error(generate({"--prompt", "file:" + (dir / "none.txt").string()}), {"none.txt"});
+  EXPECT_FALSE(fs::exists(dir / "samples"));
+
+  write_text(dir / "notes" / "keep.txt", "mine");
+  const auto r = run_collapse({"generate", "--model", dir / "run", "--data", data, "--out", dir / "notes",
+                               "--documents", "2", "--max-tokens", "4", "--device", "cpu"});
+  expect_one_line_error(r, {"notes", "not a samples folder"});
+  EXPECT_EQ(collapse::read_file(dir / "notes" / "keep.txt"), "mine");
+  expect_one_line_error(run_collapse({"show", dir / "missing.jsonl"}), {"missing.jsonl"});
 }

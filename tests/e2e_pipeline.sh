@@ -8,3 +8,13 @@ rm -rf "$out"
   --steps 300 --eval-every 100 --device cpu --seed 1
 "$bin" eval --model "$out/gen-0" --data "$data" --split test --device cpu --json >"$out/eval.json"
 "$bin" export --model "$out/gen-0" --out "$out/gen-0-hf"
+# Generation: the same seed with batch sizes 1 and 64 (checked byte-identical), prompts from real
+# text as JSON lines with beam search, and the readable form of both.
+gen=("$bin" generate --model "$out/gen-0" --data "$data" --documents 24 --max-tokens 20 --seed 3
+     --top-p 0.9 --temperature 0.9 --device cpu)
+"${gen[@]}" --out "$out/samples-b1" --batch-size 1
+"${gen[@]}" --out "$out/samples-b64" --batch-size 64
+"$bin" generate --model "$out/gen-0" --data "$data" --out "$out/beams.jsonl" --prompt real-prefix:8 \
+  --documents 6 --min-tokens 8 --max-tokens 8 --beams 3 --repetition-penalty 3 --keep-prompt \
+  --device cpu
+"$bin" show "$out/samples-b1" --limit 5 >"$out/show-b1.jsonl"

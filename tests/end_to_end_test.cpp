@@ -8,11 +8,13 @@
 #include <torch/utils.h>
 
 #include <cmath>
+#include <fstream>
 
 #include "collapse/atomic_file.h"
 #include "collapse/checkpoint.h"
 #include "collapse/dataset.h"
 #include "collapse/safetensors.h"
+#include "collapse/samples.h"
 #include "test_support.h"
 
 using namespace collapse;
@@ -110,4 +112,62 @@ TEST(EndToEnd, HuggingFaceLlamaLoadsTheExportWithTheSameLogits) {
   }
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   std::printf("%s", r.out.c_str());
+}
+
+TEST(EndToEndGenerate, BatchSizeOneAndSixtyFourWriteByteIdenticalTokenFiles) {
+  const Pipeline& p = pipeline();
+  const fs::path dir = p.run.parent_path();
+  const std::string one = read_file(dir / "samples-b1" / "samples.tok");
+  EXPECT_EQ(one, read_file(dir / "samples-b64" / "samples.tok"));
+  const Samples s = read_samples(dir / "samples-b1");
+  ASSERT_EQ(s.documents.size(), 24u);
+  std::size_t tokens = 0;
+  for (const auto& d : s.documents) tokens += d.tokens.size();
+  EXPECT_GT(tokens, 24u * 5) << "a trained model writes more than a few tokens per document";
+  EXPECT_EQ(s.provenance["seed"], 3);
+  EXPECT_EQ(s.provenance["prompt"], "bos");
+  EXPECT_FLOAT_EQ(s.provenance["sampler"]["top_p"].get<float>(), 0.9f);
+  EXPECT_TRUE(fs::exists(dir / "samples-b1" / "samples.txt"));
+}
+
+TEST(EndToEndGenerate, RealPrefixBeamSearchJsonLinesKeepTheirPrompts) {
+  const Pipeline& p = pipeline();
+  const fs::path file = p.run.parent_path() / "beams.jsonl";
+  const Dataset data(p.data);
+  const auto first_train_doc = data.split("train").document(0);
+  std::ifstream in(file);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["id"], n);
+    const auto prompt = j["prompt_tokens"].get<std::vector<std::int32_t>>();
+    const auto tokens = j["tokens"].get<std::vector<std::int32_t>>();
+    ASSERT_EQ(prompt.size(), 8u);
+    ASSERT_EQ(tokens.size(), 16u) << "--keep-prompt: 8 prompt tokens + exactly 8 generated";
+    EXPECT_TRUE(std::equal(prompt.begin(), prompt.end(), tokens.begin()));
+    if (n == 0) {
+      EXPECT_TRUE(std::equal(prompt.begin(), prompt.end(), first_train_doc.begin()))
+          << "prompt 0 is the first 8-token block of the first train document";
+    }
+    EXPECT_EQ(j["text"], data.tokenizer().decode(tokens));
+    ++n;
+  }
+  EXPECT_EQ(n, 6);
+}
+
+TEST(EndToEndGenerate, ShowPrintsSamplesFoldersAsJsonLines) {
+  const Pipeline& p = pipeline();
+  const fs::path dir = p.run.parent_path();
+  std::ifstream in(dir / "show-b1.jsonl");
+  const Samples s = read_samples(dir / "samples-b1");
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["tokens"].get<std::vector<std::int32_t>>(), s.documents[n].tokens);
+    EXPECT_TRUE(j["prompt_tokens"].empty());
+    ++n;
+  }
+  EXPECT_EQ(n, 5) << "--limit 5";
 }

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include <torch/nn/module.h>
@@ -30,6 +31,25 @@ struct KVCache {
   std::vector<at::Tensor> keys, values;
   std::int64_t length() const { return keys.empty() ? 0 : keys.front().size(2); }
   void clear() { keys.clear(), values.clear(); }
+};
+
+// Keys and values for batched decoding of rows whose prompts differ in length. Rows are
+// left-padded to a common length: row b's real tokens start at slot pad[b], so slot j holds
+// position j - pad[b]. Buffers of `capacity` slots are allocated on the first decode() and filled
+// in place; slots [0, length) are written. Pad slots are never attended to by real positions.
+struct DecodeCache {
+  std::vector<at::Tensor> keys, values;  // per layer [B, n_head, capacity, head_dim]
+  at::Tensor pad;                        // [B] int64, on the model's device
+  std::int64_t capacity = 0;
+  std::int64_t length = 0;
+
+  DecodeCache() = default;
+  DecodeCache(at::Tensor row_padding, std::int64_t slots)
+      : pad(std::move(row_padding)), capacity(slots) {}
+  std::int64_t batch() const { return pad.size(0); }
+  // Keeps rows `rows` ([R] int64, on the cache's device) in that order: drops finished rows,
+  // reorders or repeats beams.
+  void select_rows(const at::Tensor& rows);
 };
 
 class RMSNormImpl : public torch::nn::Module {
@@ -52,6 +72,11 @@ class AttentionImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
                      const at::Tensor& past_k, const at::Tensor& past_v, at::Tensor* k_out,
                      at::Tensor* v_out);
+  // Decoding step into preallocated buffers: x [B, T, d_model] are slots start..start+T-1;
+  // cos/sin [B, 1, T, head_dim]; k_buf/v_buf [B, H, capacity, hd] are written at those slots;
+  // mask [B, 1, T, start + T] bool says which slots each new position may attend to.
+  at::Tensor decode(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                    at::Tensor& k_buf, at::Tensor& v_buf, std::int64_t start, const at::Tensor& mask);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
  private:
@@ -86,6 +111,11 @@ class GPTImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& tokens, KVCache* cache = nullptr);
   // The final normalised hidden states [B, T, d_model] (input to lm_head), same cache semantics.
   at::Tensor hidden_states(const at::Tensor& tokens, KVCache* cache = nullptr);
+  // tokens: [B, T] int64, the next T slots of every row of `cache` (left padding included).
+  // Returns the fp32 logits [B, vocab] of the last new slot only: what decoding needs, without
+  // paying the output projection for every prompt position. The caller keeps every row's
+  // positions below the context (checking here would cost a device sync per step).
+  at::Tensor decode(const at::Tensor& tokens, DecodeCache& cache);
   // lm_head applied to hidden states, in fp32 whatever the autocast state.
   at::Tensor logits(const at::Tensor& hidden);
 

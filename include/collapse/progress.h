@@ -28,6 +28,7 @@ class Progress {
   std::int64_t total_, done_ = 0;
   std::chrono::steady_clock::time_point start_, last_print_;
   bool finished_ = false;
+  bool printed_ = false;
 };
 
 // "1h02m", "3m05s", "12s"

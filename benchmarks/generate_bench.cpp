@@ -1,0 +1,63 @@
+// End-to-end generation throughput: generated tokens per second of collapse::generate() (batched
+// KV-cache decoding + the sampler chain), batch B documents from BOS, exactly N new tokens each
+// (min = max tokens), top-p 0.9. bf16 autocast on CUDA, fp32 on CPU. Random weights, vocab 8192:
+// throughput does not depend on the weights when the length is fixed.
+//
+//   COLLAPSE_BENCH_DEVICE=cuda COLLAPSE_BENCH_PRESET=small build/bin/generate_bench
+//   build/bin/generate_bench --benchmark_filter='generate/1$'       # CPU, tiny preset
+//
+// Baseline on the same device: benchmarks/generate_hf.py (Hugging Face generate()).
+// Results: benchmarks/RESULTS.md.
+#include <benchmark/benchmark.h>
+
+#include <ATen/ATen.h>
+#include <torch/cuda.h>
+
+#include <cstdlib>
+
+#include "collapse/device.h"
+#include "collapse/generator.h"
+#include "collapse/model.h"
+
+namespace {
+
+constexpr std::int64_t kVocab = 8192, kNewTokens = 128;
+
+std::string env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v ? v : fallback;
+}
+
+void generate_documents(benchmark::State& state) {
+  const c10::Device device = collapse::resolve_device(env_or("COLLAPSE_BENCH_DEVICE", "auto"));
+  const std::string preset = env_or("COLLAPSE_BENCH_PRESET", device.is_cuda() ? "small" : "tiny");
+  collapse::ModelConfig config = collapse::ModelConfig::preset(preset);
+  config.vocab_size = kVocab;
+  collapse::GPT model(config);
+  collapse::initialize_weights(model, 0);
+  model->to(device);
+  model->eval();
+
+  collapse::GenerateOptions o;
+  o.documents = state.range(0);
+  o.batch_size = state.range(0);
+  o.max_tokens = o.min_tokens = kNewTokens;
+  o.sampler.top_p = 0.9f;
+  const std::vector<std::vector<std::int32_t>> bos_only{{}};
+  collapse::generate(model, bos_only, o, device);  // warm-up
+  for (auto _ : state) {
+    o.seed += 1;
+    const auto docs = collapse::generate(model, bos_only, o, device);
+    benchmark::DoNotOptimize(docs.data());
+    if (device.is_cuda()) torch::cuda::synchronize();
+  }
+  state.SetLabel(preset + " on " + device.str());
+  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(o.documents * kNewTokens),
+                                                  benchmark::Counter::kIsIterationInvariantRate);
+}
+
+}  // namespace
+
+BENCHMARK(generate_documents)->Name("generate")->Arg(1)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+BENCHMARK_MAIN();

@@ -1,0 +1,143 @@
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "collapse/checkpoint.h"
+#include "collapse/dataset.h"
+#include "collapse/device.h"
+#include "collapse/error.h"
+#include "collapse/generator.h"
+#include "collapse/progress.h"
+#include "collapse/prompts.h"
+#include "collapse/samples.h"
+#include "commands.h"
+#include "sampler_flags.h"
+
+namespace collapse::cli {
+
+void add_generate_command(CLI::App& app) {
+  struct Args {
+    std::string model, data, out, prompt = "bos", device = "auto";
+    std::int64_t documents = 0, generation = 0;
+    bool keep_prompt = false;
+    GenerateOptions options;
+  };
+  auto a = std::make_shared<Args>();
+  auto sampler = std::make_shared<SamplerFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "generate",
+      "Write a synthetic corpus with a trained model: batched KV-cache decoding with the sampler\n"
+      "chain or beam search. The same --seed gives the same documents whatever --batch-size.\n"
+      "Writes SAMPLES/ (token file + provenance + samples.txt) or, for --out X.jsonl, JSON lines.\n"
+      "Example: collapse generate --model runs/gen-0 --data runs/sotu-data --out runs/gen-1-samples \\\n"
+      "      --documents 1000 --max-tokens 128 --top-p 0.95\n"
+      "Example (Shumailov et al.): collapse generate --model runs/gen-0 --data runs/sotu-data --out x.jsonl \\\n"
+      "      --prompt real-prefix:64 --min-tokens 64 --max-tokens 64 --beams 5 --repetition-penalty 3");
+  cmd->add_option("--model", a->model, "a train folder, a .ckpt file or an export folder")->required();
+  cmd->add_option("--data", a->data, "the prepared dataset the model was trained with")->required();
+  cmd->add_option("--out", a->out, "samples folder, or a .jsonl file")->required();
+  cmd->add_option("--documents", a->documents,
+                  "documents to write (default: one per prompt; 1000 with --prompt bos)");
+  cmd->add_option("--max-tokens", a->options.max_tokens, "generated tokens per document, at most")
+      ->capture_default_str();
+  cmd->add_option("--min-tokens", a->options.min_tokens, "EOS is banned before this many tokens")
+      ->capture_default_str();
+  cmd->add_option("--prompt", a->prompt,
+                  "bos | real-prefix:K (K-token blocks of the real train split) | file:PATH "
+                  "(one prompt per line)")
+      ->capture_default_str();
+  cmd->add_flag("--keep-prompt", a->keep_prompt, "documents include their prompt's tokens");
+  cmd->add_option("--batch-size", a->options.batch_size, "documents decoded together")
+      ->capture_default_str();
+  cmd->add_option("--seed", a->options.seed, "sampling seed")->capture_default_str();
+  cmd->add_option("--generation", a->generation, "generation number recorded in the provenance")
+      ->capture_default_str();
+  cmd->add_option("--device", a->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  add_sampler_flags(cmd, sampler);
+
+  cmd->callback([a, sampler] {
+    GenerateOptions options = a->options;
+    options.sampler = sampler->resolve();
+    const Dataset data(a->data);
+    const PromptSet prompts = make_prompts(a->prompt, data);
+    options.documents = a->documents > 0 ? a->documents
+                        : a->prompt == "bos" ? 1000
+                                             : static_cast<std::int64_t>(prompts.prompts.size());
+    const c10::Device device = resolve_device(a->device);
+    LoadedModel loaded = load_model(a->model, device);
+    check_model_fits_dataset(loaded.meta, data, "model " + a->model);
+
+    Progress progress("generate", options.documents, "docs");
+    const auto start = std::chrono::steady_clock::now();
+    const auto docs = generate(loaded.model, prompts.prompts, options, device,
+                               [&](std::int64_t done, std::int64_t tokens) {
+                                 const double s = std::chrono::duration<double>(
+                                                      std::chrono::steady_clock::now() - start).count();
+                                 progress.update(done, fmt::format("{} tokens, {:.0f} tok/s", tokens,
+                                                                   s > 0 ? tokens / s : 0.0));
+                               });
+    std::int64_t tokens = 0;
+    Samples samples;
+    samples.prompts = prompts.prompts;
+    for (const auto& d : docs) {
+      SampleDocument s{d.id, d.prompt_id, {}};
+      if (a->keep_prompt) s.tokens = prompts.prompts[static_cast<std::size_t>(d.prompt_id)];
+      s.tokens.insert(s.tokens.end(), d.tokens.begin(), d.tokens.end());
+      tokens += static_cast<std::int64_t>(d.tokens.size());
+      samples.documents.push_back(std::move(s));
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    progress.finish(fmt::format("{} tokens in {}, {:.0f} tok/s", tokens, format_duration(seconds),
+                                seconds > 0 ? tokens / seconds : 0.0));
+    samples.provenance = {
+        {"created_by", "collapse generate"},
+        {"model", {{"path", a->model}, {"file", loaded.file.string()}}},
+        {"dataset", data.dir().string()},
+        {"tokenizer_fingerprint", data.tokenizer_fingerprint()},
+        {"generation", a->generation},
+        {"sampler", options.sampler.to_json()},
+        {"seed", options.seed},
+        {"prompt", a->prompt},
+        {"prompts", prompts.prompts.size()},
+        {"max_tokens", options.max_tokens},
+        {"min_tokens", options.min_tokens},
+        {"keep_prompt", a->keep_prompt},
+        {"generated_tokens", tokens},
+        {"device", device.str()}};
+    write_samples(a->out, samples, data.tokenizer());
+    std::printf("wrote %lld documents (%lld generated tokens) to %s\n",
+                static_cast<long long>(samples.documents.size()), static_cast<long long>(tokens),
+                a->out.c_str());
+  });
+}
+
+void add_show_command(CLI::App& app) {
+  struct Args {
+    std::string samples;
+    std::int64_t limit = 0;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand(
+      "show",
+      "Print a samples folder or .jsonl file as JSON lines: {\"id\", \"prompt_id\",\n"
+      "\"prompt_tokens\", \"tokens\", \"text\"}, one document per line.\n"
+      "Example: collapse show runs/gen-1-samples --limit 3");
+  cmd->add_option("samples", a->samples, "samples folder or .jsonl file")->required();
+  cmd->add_option("--limit", a->limit, "print at most this many documents (0 = all)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->callback([a] {
+    std::int64_t shown = 0;
+    try {
+      for_each_sample_json(a->samples, [&](const nlohmann::json& doc) {
+        if (a->limit > 0 && shown >= a->limit) throw std::out_of_range("limit");
+        std::printf("%s\n", doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+        ++shown;
+      });
+    } catch (const std::out_of_range&) {
+      // --limit reached
+    }
+  });
+}
+
+}  // namespace collapse::cli
