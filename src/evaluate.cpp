@@ -7,6 +7,7 @@
 
 #include "collapse/device.h"
 #include "collapse/error.h"
+#include "collapse/token_nll.h"
 
 namespace collapse {
 
@@ -42,9 +43,11 @@ EvalResult evaluate_stream(GPT& model, const std::vector<std::int32_t>& stream,
     }
     block = block.to(device);
     const at::Tensor inputs = block.narrow(1, 0, len), targets = block.narrow(1, 1, len);
-    const at::Tensor logits = model->forward(inputs).to(at::kFloat);
-    const at::Tensor nll = at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}),
-                                                  targets.reshape({-1}), {}, at::Reduction::None);
+    // The output projection in vocabulary chunks with a running log-sum-exp: [tokens, vocab]
+    // logits are never held (fp32, as GPT::logits computes them).
+    const at::Tensor hidden = model->hidden_states(inputs);
+    const at::Tensor nll = chunked_token_nll(hidden.reshape({-1, hidden.size(-1)}),
+                                             model->output_weight(), targets.reshape({-1}));
     result.nll_sum += nll.to(at::kDouble).sum().item<double>();
   };
   for (std::int64_t w = 0; w < full; w += batch_size) {

@@ -5,6 +5,9 @@
 //   i feeds t_i..t_{i+C-1} and predicts t_{i+1}..t_{i+C} (the last window is shorter), so every
 //   token after t_0 is predicted exactly once, with at most C tokens of left context and none from
 //   before its window. perplexity = exp(total NLL / (M - 1)), NLL in nats.
+//
+// The NLLs come from the model's hidden states through chunked_token_nll (token_nll.h): fp32
+// log-softmax over the full vocabulary without ever holding [tokens, vocab] logits.
 #pragma once
 
 #include <cstdint>
