@@ -9,7 +9,7 @@
 #      If neither works, .venv is created and "${COLLAPSE_TORCH_SPEC:-torch==2.13.0}" is
 #      pip-installed into it. On a CUDA machine the PyPI build of that version has CUDA; set
 #      COLLAPSE_TORCH_SPEC to pick another build (e.g. a different version or an index's wheel).
-#   3. Python test helpers (numpy, safetensors, transformers) for that same python, without
+#   3. Python test helpers (numpy, safetensors, transformers, nltk) for that same python, without
 #      letting them change its torch. If they cannot be installed, a warning is printed and the
 #      tests that need them skip.
 #   4. The corpora of data/corpora.lock (data/fetch_corpora.sh).
@@ -106,25 +106,27 @@ torch=$version
 # transformers does not need torch to install, but a resolver may still try to change it:
 # the constraint pins torch to the installed version, so pip fails instead of replacing it.
 # Then the fallback installs transformers without dependencies plus its real dependencies.
-helpers_ok() { "$python" -c 'import numpy, safetensors, transformers' >/dev/null 2>&1; }
+# nltk is pinned: tests/self_bleu_test.cpp holds our self-BLEU to its sentence_bleu.
+nltk_spec=nltk==3.10.4
+helpers_ok() { "$python" -c 'import numpy, safetensors, transformers, nltk' >/dev/null 2>&1; }
 if helpers_ok; then
-  say "python test helpers (numpy, safetensors, transformers): already present"
+  say "python test helpers (numpy, safetensors, transformers, nltk): already present"
 else
-  say "installing python test helpers (numpy, safetensors, transformers) for $python"
+  say "installing python test helpers (numpy, safetensors, transformers, $nltk_spec) for $python"
   pin=$(mktemp)
   trap 'rm -f "$pin"' EXIT
   echo "torch==$torch" >"$pin"
   pip=("$python" -m pip install -q)
-  if ! "${pip[@]}" -c "$pin" transformers safetensors numpy; then
+  if ! "${pip[@]}" -c "$pin" transformers safetensors numpy "$nltk_spec"; then
     warn "plain install of the helpers failed or would change torch; retrying transformers with --no-deps"
     if "${pip[@]}" -c "$pin" huggingface-hub tokenizers safetensors regex pyyaml packaging \
-        requests tqdm filelock numpy; then
+        requests tqdm filelock numpy "$nltk_spec"; then
       "${pip[@]}" --no-deps transformers || true
     fi
   fi
   after=$(torch_version "$python") || die "torch no longer imports after installing the helpers"
   [[ $after == "$torch" ]] || die "installing the helpers changed torch from $torch to $after"
-  helpers_ok || warn "numpy/safetensors/transformers not importable by $python; tests that need them will skip"
+  helpers_ok || warn "numpy/safetensors/transformers/nltk not importable by $python; tests that need them will skip"
 fi
 
 # --- 4. corpora ----------------------------------------------------------------------------

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Usage: scripts/quickstart.sh [--help]
 #
-# The quickstart job behind `make run`: prepare the sotu corpus (tokenizer + token files),
-# train a tiny generation-0 model on it, and evaluate it on the test split. Rerunning resumes:
-# `prepare` reuses an identical dataset by itself and `train` continues from last.ckpt.
+# The quickstart behind `make run`: the experiment experiments/quickstart.toml (SOTU, tiny model,
+# 5 generations, two arms: fully synthetic vs 20% real data kept). `collapse run` prepares the
+# data, runs every generation, writes RUN/metrics.csv and RUN/report.html, and prints the
+# markdown summary. Rerunning continues an interrupted run and reuses finished generations.
 #
 # Environment (defaults in brackets; relative paths are from the repository root):
-#   RUN    run folder                        [runs/quickstart]
-#   BIN    the collapse command              [build/bin/collapse]
-#   VOCAB  tokenizer vocabulary size         [4096]
-#   STEPS  training steps                    [600]
+#   RUN     run folder                        [runs/quickstart]
+#   BIN     the collapse command              [build/bin/collapse]
+#   CONFIG  the experiment                    [experiments/quickstart.toml]
 set -euo pipefail
 
 die() { echo "quickstart: error: $*" >&2; exit 1; }
@@ -22,20 +22,12 @@ esac
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RUN=${RUN:-runs/quickstart}
 BIN=${BIN:-build/bin/collapse}
+CONFIG=${CONFIG:-experiments/quickstart.toml}
 [[ -x $BIN ]] || die "$BIN not found or not executable (build it first: make)"
 
-step() { echo "quickstart: $*"; "$@"; }
-
-# prepare runs even when $RUN/data/manifest.json exists: it checks and reuses the dataset.
-step "$BIN" prepare --corpus sotu --out "$RUN/data" --vocab-size "${VOCAB:-4096}"
-
-resume=()
-[[ -f $RUN/gen-0/last.ckpt ]] && resume=(--resume)
-step "$BIN" train --data "$RUN/data" --out "$RUN/gen-0" --preset tiny --steps "${STEPS:-600}" \
-  --device auto "${resume[@]}"
-
-step "$BIN" eval --model "$RUN/gen-0" --data "$RUN/data" --split test
-
+echo "quickstart: $BIN run $CONFIG --out $RUN"
+"$BIN" run "$CONFIG" --out "$RUN"
 echo "quickstart: done"
-echo "  dataset (tokenizer, token files): $RUN/data"
-echo "  model and checkpoints:            $RUN/gen-0"
+echo "  open the report:   $RUN/report.html"
+echo "  tidy metrics:      $RUN/metrics.csv"
+echo "  samples of gen k:  $BIN show $RUN/<arm>/seed-0/gen-<k>/samples --limit 3"

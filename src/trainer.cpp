@@ -11,6 +11,7 @@
 #include "collapse/atomic_file.h"
 #include "collapse/batches.h"
 #include "collapse/checkpoint.h"
+#include "collapse/checksum.h"
 #include "collapse/dataset.h"
 #include "collapse/device.h"
 #include "collapse/error.h"
@@ -111,8 +112,13 @@ TrainResult train(const TrainOptions& options, const std::function<void(const St
   model->to(device);
   model->train();
 
+  const TokenFile train_file = options.train_tokens ? TokenFile(*options.train_tokens) : data.split("train");
+  if (train_file.vocab_size() > data.vocab_size()) {
+    fail("{}: vocabulary size {} does not match the dataset's {}", train_file.path().string(),
+         train_file.vocab_size(), data.vocab_size());
+  }
   const std::vector<std::int32_t> train_stream =
-      document_stream(data.split("train"), Tokenizer::kBosId, Tokenizer::kEosId);
+      document_stream(train_file, Tokenizer::kBosId, Tokenizer::kEosId);
   const std::vector<std::int32_t> valid_stream =
       document_stream(data.split("valid"), Tokenizer::kBosId, Tokenizer::kEosId);
   const bool can_eval = valid_stream.size() >= 2;
@@ -148,7 +154,9 @@ TrainResult train(const TrainOptions& options, const std::function<void(const St
   resolved["model"] = config.to_json();
   resolved["total_steps"] = total_steps;
   resolved["warmup_steps"] = warmup;
-  resolved["train_sha256"] = data.manifest().at("splits").at("train").at("sha256");
+  resolved["train_sha256"] = options.train_tokens
+                                 ? json(sha256_file(*options.train_tokens))
+                                 : data.manifest().at("splits").at("train").at("sha256");
   resolved["valid_sha256"] = data.manifest().at("splits").at("valid").at("sha256");
 
   CheckpointMeta meta{.model = config,

@@ -26,6 +26,9 @@ struct TrainOptions {
   std::string preset = "tiny";
   ModelConfig model;            // vocab_size filled from the dataset; ignored with `init`
   std::optional<std::filesystem::path> init;  // fine-tune from this model (weights + config)
+  // Train on this token file (same tokenizer) instead of the dataset's train split: the mixed
+  // real + synthetic training set of an experiment generation. Valid stays the real valid split.
+  std::optional<std::filesystem::path> train_tokens;
   std::int64_t steps = 0;       // 0: derive from `epochs`
   double epochs = 0.0;          // passes over the train stream (steps * batch * accum * context)
   std::int64_t batch_size = 16;

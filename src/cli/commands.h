@@ -11,5 +11,11 @@ void add_prepare_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_export_command(CLI::App& app);
+void add_generate_command(CLI::App& app);
+void add_show_command(CLI::App& app);
+void add_score_command(CLI::App& app);
+void add_run_command(CLI::App& app);
+void add_sweep_command(CLI::App& app);
+void add_report_command(CLI::App& app);
 
 }  // namespace collapse::cli

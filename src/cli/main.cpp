@@ -20,6 +20,12 @@ int main(int argc, char** argv) {
   collapse::cli::add_train_command(app);
   collapse::cli::add_eval_command(app);
   collapse::cli::add_export_command(app);
+  collapse::cli::add_generate_command(app);
+  collapse::cli::add_show_command(app);
+  collapse::cli::add_score_command(app);
+  collapse::cli::add_run_command(app);
+  collapse::cli::add_sweep_command(app);
+  collapse::cli::add_report_command(app);
 
   try {
     app.parse(argc, argv);
