@@ -24,12 +24,13 @@ GPT tiny_model(std::uint64_t seed = 3) {
   ModelConfig c = ModelConfig::preset("tiny");
   c.vocab_size = kVocab;
   c.context = 48;
+  c.tie_embeddings = false;  // tied random weights mostly predict the input token again
   GPT m(c);
   initialize_weights(m, seed);
   // Sharpen the output so that sampling and search have real preferences to find.
   {
     torch::NoGradGuard no_grad;
-    m->output_weight().mul_(4.0);
+    m->output_weight().mul_(8.0);  // logits with a spread of a few nats
   }
   m->eval();
   return m;
