@@ -69,11 +69,15 @@ json read_json(const fs::path& file) {
   }
 }
 
-// The arms' settings as one object, for the "config changed" check.
+// Every arm's settings as one flat object ("<arm>: train.steps", ...), so that the "config
+// changed" check names exactly the keys that differ.
 json config_identity(const ExperimentConfig& c) {
-  json arms = json::object();
-  for (const auto& arm : c.arms) arms[arm.name] = arm.to_json();
-  return {{"name", c.name}, {"arms", arms}};
+  json flat = {{"name", c.name}};
+  for (const auto& arm : c.arms) {
+    const json settings = arm.to_json();  // named: items() must not outlive a temporary
+    for (const auto& [key, value] : settings.items()) flat[arm.name + ": " + key] = value;
+  }
+  return flat;
 }
 
 void write_or_check_config(const ExperimentConfig& config, const fs::path& run) {

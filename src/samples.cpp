@@ -55,10 +55,14 @@ void write_jsonl(const fs::path& out, const Samples& samples, const Tokenizer& t
   write_file_atomic(out, text);
 }
 
-void write_dir(const fs::path& out, const Samples& samples, const Tokenizer& tokenizer) {
+void check_dir_destination(const fs::path& out) {
   if (fs::exists(out) && (!fs::is_directory(out) || (!fs::is_empty(out) && !is_samples_dir(out)))) {
     fail("--out {} exists and is not a samples folder; refusing to replace it", out.string());
   }
+}
+
+void write_dir(const fs::path& out, const Samples& samples, const Tokenizer& tokenizer) {
+  check_dir_destination(out);
   const fs::path tmp = temp_dir_for(out);
   fs::remove_all(tmp);
   fs::create_directories(tmp);
@@ -188,6 +192,14 @@ Samples read_jsonl(const fs::path& path) {
 }  // namespace
 
 bool is_jsonl_path(const fs::path& path) { return path.extension() == ".jsonl"; }
+
+void check_samples_destination(const fs::path& out) {
+  if (is_jsonl_path(out)) {
+    if (fs::is_directory(out)) fail("--out {} is a folder, not a .jsonl file", out.string());
+    return;
+  }
+  check_dir_destination(normalize_dir(out));
+}
 
 void write_samples(const fs::path& out, const Samples& samples, const Tokenizer& tokenizer) {
   for (const SampleDocument& d : samples.documents) {

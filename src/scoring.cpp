@@ -91,7 +91,11 @@ ScoreResult score_corpus(const ScoreInputs& in, const ScoreOptions& options,
   auto tell = [&](const std::string& what) {
     if (phase) phase(what);
   };
-  const auto engine = make_ngram_engine(options.device);
+  // A build without the CUDA kernels counts n-grams on the CPU even for a CUDA device: the
+  // counts are the same, only slower.
+  const auto engine = make_ngram_engine(options.device.is_cuda() && !cuda_ngram_engine_built()
+                                            ? c10::Device(c10::kCPU)
+                                            : options.device);
   ScoreResult r;
   r.sizes["synthetic_documents"] = in.synthetic.documents();
   r.sizes["synthetic_tokens"] = in.synthetic.size();

@@ -18,3 +18,12 @@ gen=("$bin" generate --model "$out/gen-0" --data "$data" --documents 24 --max-to
   --documents 6 --min-tokens 8 --max-tokens 8 --beams 3 --repetition-penalty 3 --keep-prompt \
   --device cpu
 "$bin" show "$out/samples-b1" --limit 5 >"$out/show-b1.jsonl"
+# Scoring: a samples folder with the reference model, a samples .jsonl, and plain text lines.
+"$bin" score --samples "$out/samples-b1" --data "$data" --model "$out/gen-0" --device cpu --json \
+  >"$out/score-samples.json"
+"$bin" score --samples "$out/beams.jsonl" --data "$data" --device cpu --json >"$out/score-beams.json"
+printf '%s\n' '{"text": "Call me Ishmael. Some years ago, never mind how long precisely."}' \
+  '{"text": "It is a way I have of driving off the spleen and regulating the circulation."}' \
+  '{"text": "Whenever I find myself growing grim about the mouth, I account it high time."}' \
+  >"$out/text.jsonl"
+"$bin" score --samples "$out/text.jsonl" --data "$data" --device cpu --json >"$out/score-text.json"

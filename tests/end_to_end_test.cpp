@@ -171,3 +171,38 @@ TEST(EndToEndGenerate, ShowPrintsSamplesFoldersAsJsonLines) {
   }
   EXPECT_EQ(n, 5) << "--limit 5";
 }
+
+TEST(EndToEndScore, EveryMetricOnGeneratedSamplesWithTheReferenceModel) {
+  const Pipeline& p = pipeline();
+  const auto j = nlohmann::json::parse(read_file(p.run.parent_path() / "score-samples.json"));
+  for (const char* name :
+       {"distinct_1", "distinct_2", "distinct_3", "distinct_4", "entropy_1", "entropy_2", "entropy_3",
+        "entropy_4", "self_bleu_4", "coverage_1", "coverage_2", "coverage_3", "coverage_4",
+        "rare_coverage_1", "rare_coverage_2", "rare_coverage_3", "rare_coverage_4", "unigram_kl",
+        "unigram_js", "zipf_exponent", "compression_ratio", "precision", "recall", "ppl_mean",
+        "ppl_median", "ppl_p10", "ppl_p90"}) {
+    ASSERT_TRUE(j["metrics"].contains(name)) << name << " missing in " << j.dump();
+    EXPECT_TRUE(std::isfinite(j["metrics"][name].get<double>())) << name;
+  }
+  EXPECT_EQ(j["sizes"]["synthetic_documents"], 24);
+  EXPECT_GT(j["metrics"]["ppl_median"].get<double>(), 1.0);
+  EXPECT_LE(j["metrics"]["ppl_p10"].get<double>(), j["metrics"]["ppl_p90"].get<double>());
+  const auto& hist = j["histograms"]["synthetic_ppl"];
+  std::int64_t counted = 0;
+  for (const auto& c : hist["counts"]) counted += c.get<std::int64_t>();
+  EXPECT_EQ(counted, 24);
+  EXPECT_EQ(hist["log10_edges"].size(), hist["counts"].size() + 1);
+}
+
+TEST(EndToEndScore, JsonLinesSamplesAndPlainTextScoreWithoutAModel) {
+  const Pipeline& p = pipeline();
+  const auto beams = nlohmann::json::parse(read_file(p.run.parent_path() / "score-beams.json"));
+  EXPECT_EQ(beams["input"], "samples");
+  EXPECT_EQ(beams["sizes"]["synthetic_documents"], 6);
+  EXPECT_FALSE(beams["metrics"].contains("ppl_mean")) << "no --model, no perplexity";
+  const auto text = nlohmann::json::parse(read_file(p.run.parent_path() / "score-text.json"));
+  EXPECT_EQ(text["input"], "text");
+  EXPECT_EQ(text["sizes"]["synthetic_documents"], 3);
+  EXPECT_GT(text["metrics"]["distinct_1"].get<double>(), 0.0);
+  EXPECT_GT(text["metrics"]["coverage_1"].get<double>(), 0.0);
+}

@@ -131,3 +131,21 @@ TEST(ExperimentRun, SweepWritesASlurmArrayOverArmsAndSeeds) {
   EXPECT_NE(dry.out.find("2 arms x 1 seed x 3 generations"), std::string::npos) << dry.out;
   EXPECT_FALSE(fs::exists(fs::path("runs") / "smoke")) << "--dry-run does no work";
 }
+
+TEST(ExperimentRun, ACorruptCheckpointOfAFinishedGenerationIsNamedAndNothingFinishedIsTouched) {
+  const fs::path dir = fresh_dir("run-corrupt");
+  const fs::path config = write_config(dir);
+  const fs::path run_dir = dir / "run";
+  ASSERT_NE(run(config, run_dir, "done@1").exit_code, 0) << "the injected fault kills the run";
+  // Generations 0 and 1 of the first arm are finished; break generation 0's model, which
+  // generation 2 (scored under the gen-0 model) must read.
+  const fs::path gen0 = run_dir / "real-0" / "seed-0" / "gen-0";
+  write_text(gen0 / "model" / "best.ckpt", "garbage");
+  const std::string metrics0 = read_file(gen0 / "metrics.json");
+  const auto r = run(config, run_dir);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("best.ckpt"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(gen0 / "DONE"));
+  EXPECT_EQ(read_file(gen0 / "metrics.json"), metrics0);
+  EXPECT_TRUE(fs::exists(run_dir / "real-0" / "seed-0" / "gen-1" / "DONE"));
+}

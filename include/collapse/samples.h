@@ -45,6 +45,10 @@ struct Samples {
 void write_samples(const std::filesystem::path& out, const Samples& samples,
                    const Tokenizer& tokenizer);
 
+// Throws the Error write_samples would throw for `out` (an existing folder that is not a samples
+// folder), so a command can refuse before doing the work.
+void check_samples_destination(const std::filesystem::path& out);
+
 // True for a path that is (or would be) written as JSON lines.
 bool is_jsonl_path(const std::filesystem::path& path);
 

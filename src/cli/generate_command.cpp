@@ -37,7 +37,8 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--data", a->data, "the prepared dataset the model was trained with")->required();
   cmd->add_option("--out", a->out, "samples folder, or a .jsonl file")->required();
   cmd->add_option("--documents", a->documents,
-                  "documents to write (default: one per prompt; 1000 with --prompt bos)");
+                  "documents to write (default: one per prompt; 1000 with --prompt bos)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--max-tokens", a->options.max_tokens, "generated tokens per document, at most")
       ->capture_default_str();
   cmd->add_option("--min-tokens", a->options.min_tokens, "EOS is banned before this many tokens")
@@ -58,6 +59,7 @@ void add_generate_command(CLI::App& app) {
   cmd->callback([a, sampler] {
     GenerateOptions options = a->options;
     options.sampler = sampler->resolve();
+    check_samples_destination(a->out);
     const Dataset data(a->data);
     const PromptSet prompts = make_prompts(a->prompt, data);
     options.documents = a->documents > 0 ? a->documents
