@@ -141,30 +141,10 @@ std::vector<std::int32_t> token_list(const nlohmann::json& j, const char* key, c
   return out;
 }
 
-void for_each_jsonl_line(const fs::path& path,
-                         const std::function<void(const nlohmann::json&, std::int64_t)>& fn) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("samples file not found or unreadable: {}", path.string());
-  std::string line;
-  std::int64_t number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.empty()) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception&) {
-      fail("{}:{}: not valid JSON", path.string(), number);
-    }
-    if (!j.is_object()) fail("{}:{}: expected a JSON object", path.string(), number);
-    fn(j, number);
-  }
-}
-
 Samples read_jsonl(const fs::path& path) {
   Samples s;
   std::map<std::int64_t, std::vector<std::int32_t>> prompts;
-  for_each_jsonl_line(path, [&](const nlohmann::json& j, std::int64_t line) {
+  for_each_json_line(path, [&](const nlohmann::json& j, std::int64_t line) {
     for (const char* key : {"id", "prompt_id"}) {
       if (!j.contains(key) || !j[key].is_number_integer() || j[key].get<std::int64_t>() < 0) {
         fail("{}:{}: \"{}\" must be a non-negative integer", path.string(), line, key);
@@ -190,6 +170,26 @@ Samples read_jsonl(const fs::path& path) {
 }
 
 }  // namespace
+
+void for_each_json_line(const fs::path& path,
+                         const std::function<void(const nlohmann::json&, std::int64_t)>& fn) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("file not found or unreadable: {}", path.string());
+  std::string line;
+  std::int64_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.empty()) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception&) {
+      fail("{}:{}: not valid JSON", path.string(), number);
+    }
+    if (!j.is_object()) fail("{}:{}: expected a JSON object", path.string(), number);
+    fn(j, number);
+  }
+}
 
 bool is_jsonl_path(const fs::path& path) { return path.extension() == ".jsonl"; }
 
@@ -231,7 +231,7 @@ void for_each_sample_json(const fs::path& path,
     return;
   }
   if (!fs::exists(path)) fail("samples not found: {}", path.string());
-  for_each_jsonl_line(path, [&](const nlohmann::json& j, std::int64_t line) {
+  for_each_json_line(path, [&](const nlohmann::json& j, std::int64_t line) {
     for (const char* key : {"id", "prompt_id", "prompt_tokens", "tokens"}) {
       if (!j.contains(key)) fail("{}:{}: missing \"{}\"", path.string(), line, key);
     }

@@ -49,6 +49,12 @@ void write_samples(const std::filesystem::path& out, const Samples& samples,
 // folder), so a command can refuse before doing the work.
 void check_samples_destination(const std::filesystem::path& out);
 
+// Reads a JSON-lines file: calls `fn` with every non-empty line's object and its 1-based line
+// number. A missing file, invalid JSON or a line that is not an object is an Error naming the file
+// and line.
+void for_each_json_line(const std::filesystem::path& path,
+                        const std::function<void(const nlohmann::json&, std::int64_t)>& fn);
+
 // True for a path that is (or would be) written as JSON lines.
 bool is_jsonl_path(const std::filesystem::path& path);
 

@@ -50,25 +50,14 @@ LoadedCorpus load_corpus_to_score(const std::string& path, const Dataset& data) 
     out.kind = "samples";
     return out;
   }
-  std::ifstream in(p);
-  std::string line;
-  std::int64_t number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.empty()) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception&) {
-      fail("{}:{}: not valid JSON", path, number);
-    }
-    if (!j.is_object() || !j.contains("text") || !j["text"].is_string()) {
+  for_each_json_line(p, [&](const nlohmann::json& j, std::int64_t number) {
+    if (!j.contains("text") || !j["text"].is_string()) {
       fail("{}:{}: expected an object with a string \"text\"", path, number);
     }
     std::string text = j["text"].get<std::string>();
     out.corpus.add(data.tokenizer().encode(text));
     out.texts.push_back(std::move(text));
-  }
+  });
   if (out.corpus.documents() == 0) fail("{}: no documents", path);
   out.kind = "text";
   return out;
