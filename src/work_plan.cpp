@@ -88,7 +88,8 @@ std::string generate_line(const ExperimentSettings& s, std::int64_t times, const
   switch (g.documents.kind) {
     case SizeSpec::Kind::tokens:
       totals.generate_tokens += static_cast<double>(g.documents.count) * times;
-      return fmt::format("generate documents of <= {} tokens until {} tokens; prompt {}; {}",
+      return fmt::format("generate documents of <= {} tokens, in whole batches, until at least {} "
+                         "tokens; prompt {}; {}",
                          g.max_tokens, human(static_cast<double>(g.documents.count)), g.prompt,
                          sampler);
     case SizeSpec::Kind::documents:
@@ -98,6 +99,13 @@ std::string generate_line(const ExperimentSettings& s, std::int64_t times, const
                          human(static_cast<double>(g.documents.count * g.max_tokens)), g.prompt,
                          sampler);
     default:
+      if (g.prompt != "bos") {
+        // "same" with prompts means one document per prompt (collapse run, generate_generation).
+        totals.generate_unknown = true;
+        return fmt::format("generate one document per prompt of {} (the count is known once the "
+                           "data is prepared) x <= {} tokens; {}",
+                           g.prompt, g.max_tokens, sampler);
+      }
       if (in.real_train_documents) {
         const std::int64_t n = *in.real_train_documents;
         totals.generate_tokens += static_cast<double>(n * g.max_tokens) * times;

@@ -32,9 +32,9 @@
 namespace collapse {
 
 // A size given as a count of documents, a count of tokens, or relative to something else:
-//   generate.documents: an integer N (documents), "same" (as many documents as the real train
-//                       documents the generation trained on) or "tokens:N" (documents until
-//                       N tokens are generated)
+//   generate.documents: an integer N (documents), "same" (prompt "bos": as many documents as
+//                       the real train split has; real-prefix / file prompts: one per prompt)
+//                       or "tokens:N" (whole batches of documents until at least N tokens)
 //   mix.synthetic:      "all" (every synthetic document), an integer N or "tokens:N"
 struct SizeSpec {
   enum class Kind { documents, tokens, same, all };
