@@ -461,11 +461,11 @@ RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& opti
   if (work.empty()) fail("--seed {}: not among the seeds of the selected arms", options.seed.value_or(0));
 
   RunSummary summary;
-  std::int64_t total = 0, todo = 0;
+  std::int64_t total = 0, pending = 0;
   for (const auto& [arm, seed] : work) {
     for (std::int64_t k = 0; k < arm->settings.generations; ++k) {
       ++total;
-      if (!finished(gen_dir(run, arm->name, seed, k))) ++todo;
+      if (!finished(gen_dir(run, arm->name, seed, k))) ++pending;
     }
   }
   const auto start = std::chrono::steady_clock::now();
@@ -481,11 +481,11 @@ RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& opti
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const std::string eta = summary.generations_done > 0
           ? format_duration(elapsed / static_cast<double>(summary.generations_done) *
-                            static_cast<double>(todo - summary.generations_done))
+                            static_cast<double>(pending - summary.generations_done))
           : std::string("unknown");
       std::fprintf(stderr, "%s generation %lld of %lld in this run (%lld to do, ETA %s)\n",
                    r.tag(k).c_str(), static_cast<long long>(position), static_cast<long long>(total),
-                   static_cast<long long>(todo - summary.generations_done), eta.c_str());
+                   static_cast<long long>(pending - summary.generations_done), eta.c_str());
       run_generation(r, k);
       ++summary.generations_done;
       rebuild_metrics_tables(config, run);
