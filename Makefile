@@ -4,6 +4,8 @@
 #   make test       bootstrap, build, run every test (gpu-labelled tests skip without a GPU)
 #   make run        bootstrap, build, run scripts/quickstart.sh
 #   make gpu-test   build, run only the gpu-labelled tests
+#   make cuda-check compile and link everything against a CUDA torch, without a GPU
+#                   (scripts/cuda_compile_check.sh)
 #   make clean      remove $(BUILD)
 # Variables: BUILD (build folder), JOBS (parallelism), CMAKE_ARGS (extra configure arguments;
 # giving them re-runs the configure step, so `make CMAKE_ARGS=-DCOLLAPSE_SANITIZE=address` works
@@ -14,7 +16,7 @@ JOBS ?= $(shell nproc)
 CMAKE_ARGS ?=
 
 .DEFAULT_GOAL := build
-.PHONY: build bootstrap test run gpu-test clean
+.PHONY: build bootstrap test run gpu-test cuda-check clean
 
 # Configure when there is no cache, or when a first configure failed and left a cache but no
 # build system behind, or when CMAKE_ARGS asks for something.
@@ -43,6 +45,9 @@ run:
 gpu-test:
 	$(MAKE) --no-print-directory build
 	ctest --test-dir $(BUILD) -L gpu --output-on-failure
+
+cuda-check:
+	scripts/cuda_compile_check.sh
 
 clean:
 	rm -rf $(BUILD)

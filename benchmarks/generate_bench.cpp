@@ -1,10 +1,12 @@
 // End-to-end generation throughput: generated tokens per second of collapse::generate() (batched
 // KV-cache decoding + the sampler chain), batch B documents from BOS, exactly N new tokens each
 // (min = max tokens), top-p 0.9. bf16 autocast on CUDA, fp32 on CPU. Random weights, vocab 8192:
-// throughput does not depend on the weights when the length is fixed.
+// throughput does not depend on the weights when the length is fixed. The second argument is the
+// decode mode (generator.h): 1 eager, 2 fixed shapes, 3 CUDA graph (skipped off CUDA), so
+// "with and without CUDA graphs" is 3 against 2 (same step) and against 1 (what eager costs).
 //
 //   COLLAPSE_BENCH_DEVICE=cuda COLLAPSE_BENCH_PRESET=small build/bin/generate_bench
-//   build/bin/generate_bench --benchmark_filter='generate/1$'       # CPU, tiny preset
+//   build/bin/generate_bench --benchmark_filter='generate/batch:1/'   # CPU, tiny preset
 //
 // Baseline on the same device: benchmarks/generate_hf.py (Hugging Face generate()).
 // Results: benchmarks/RESULTS.md.
@@ -16,6 +18,7 @@
 #include <cstdlib>
 
 #include "collapse/device.h"
+#include "collapse/fixed_step_decoder.h"
 #include "collapse/generator.h"
 #include "collapse/model.h"
 
@@ -39,11 +42,20 @@ void generate_documents(benchmark::State& state) {
   model->eval();
 
   collapse::GenerateOptions o;
+  const collapse::DecodeMode modes[] = {collapse::DecodeMode::eager, collapse::DecodeMode::fixed,
+                                        collapse::DecodeMode::graph};
+  o.decode = modes[state.range(1) - 1];
   o.documents = state.range(0);
   o.batch_size = state.range(0);
   o.max_tokens = o.min_tokens = kNewTokens;
   o.sampler.top_p = 0.9f;
   const std::vector<std::vector<std::int32_t>> bos_only{{}};
+  std::string why;
+  if (o.decode == collapse::DecodeMode::graph &&
+      !collapse::FixedStepDecoder::can_capture(o.sampler, config, 1, o.max_tokens, device, &why)) {
+    state.SkipWithError(("no CUDA graph: " + why).c_str());
+    return;
+  }
   collapse::generate(model, bos_only, o, device);  // warm-up
   for (auto _ : state) {
     o.seed += 1;
@@ -51,13 +63,18 @@ void generate_documents(benchmark::State& state) {
     benchmark::DoNotOptimize(docs.data());
     if (device.is_cuda()) torch::cuda::synchronize();
   }
-  state.SetLabel(preset + " on " + device.str());
+  state.SetLabel(preset + " on " + device.str() + ", decode " + collapse::decode_mode_name(o.decode));
   state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(o.documents * kNewTokens),
                                                   benchmark::Counter::kIsIterationInvariantRate);
 }
 
 }  // namespace
 
-BENCHMARK(generate_documents)->Name("generate")->Arg(1)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(generate_documents)
+    ->Name("generate")
+    ->ArgNames({"batch", "decode"})
+    ->ArgsProduct({{1, 64, 256}, {1, 2, 3}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -2,6 +2,12 @@
 # then the torch package of the project's .venv, then that of python3.
 # Sets COLLAPSE_TORCH_HAS_CUDA to whether the torch found was built with CUDA.
 
+# A CUDA build of LibTorch otherwise probes the GPUs of the configuring machine by compiling and
+# running a CUDA program (which fails on CMake < 3.26, which has no C++20 flag for nvcc, and on
+# machines without a GPU). Our kernels name their architectures themselves (CollapseCuda.cmake).
+if(NOT DEFINED TORCH_CUDA_ARCH_LIST AND NOT DEFINED ENV{TORCH_CUDA_ARCH_LIST})
+  set(TORCH_CUDA_ARCH_LIST "8.0;9.0")
+endif()
 find_package(Torch QUIET CONFIG)
 if(NOT Torch_FOUND)
   set(_collapse_pythons "${PROJECT_SOURCE_DIR}/.venv/bin/python" python3)

@@ -233,6 +233,7 @@ Samples generate_generation(const ArmRun& r, std::int64_t k, GPT& model) {
   o.batch_size = s.generate.batch_size;
   o.seed = phase_seed(r.seed, k, kSampleSeed);
   o.sampler = s.sampler;
+  o.decode = parse_decode_mode(s.generate.decode);
   o.prompt_repeat = s.curate.best_of_k;
   const std::int64_t per_doc = s.curate.best_of_k;
   std::int64_t documents = 0;
@@ -293,6 +294,9 @@ Samples generate_generation(const ArmRun& r, std::int64_t k, GPT& model) {
                     {"min_tokens", o.min_tokens},
                     {"keep_prompt", s.generate.keep_prompt},
                     {"best_of_k", per_doc},
+                    {"device", r.device.str()},
+                    {"decode", decode_mode_name(resolve_decode_mode(o, model->config(),
+                                                                    prompts.prompts, r.device))},
                     {"generated_tokens", tokens}};
   write_samples(r.gen(k) / "samples", out, r.data.tokenizer());
   return out;

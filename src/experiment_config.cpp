@@ -370,6 +370,14 @@ std::vector<Field> build_schema() {
   f.push_back(integer_field("generate.batch_size", [](ExperimentSettings& s) -> auto& { return s.generate.batch_size; }, 1,
                             1 << 20, "a positive integer"));
   f.push_back(bool_field("generate.keep_prompt", [](ExperimentSettings& s) -> auto& { return s.generate.keep_prompt; }));
+  f.push_back({"generate.decode", "\"auto\", \"eager\", \"fixed\" or \"graph\"",
+               [](const ExperimentSettings& s) { return json(s.generate.decode); },
+               [](ExperimentSettings& s, const json& v, const Env& env) {
+                 if (!v.is_string()) env.reject(v);
+                 const std::string d = v.get<std::string>();
+                 if (d != "auto" && d != "eager" && d != "fixed" && d != "graph") env.reject(v);
+                 s.generate.decode = d;
+               }});
 
   // [sampler]: SamplerConfig reads and checks its own keys (the keys of its to_json, in the
   // order of sampler_keys_allowed, then any it has that the list does not know).

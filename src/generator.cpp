@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "collapse/device.h"
 #include "collapse/error.h"
+#include "collapse/fixed_step_decoder.h"
 #include "collapse/philox.h"
 #include "collapse/sample_tokens.h"
 #include "collapse/tokenizer.h"
@@ -88,6 +90,24 @@ struct BatchContext {
   }
 };
 
+// Document d's token at generated position g: appended, or the end of the document. Returns
+// whether the document goes on.
+bool take_token(BatchContext& ctx, GeneratedDocument& d, std::int64_t token, std::int64_t g) {
+  if (token < 0) {
+    fail("document {}: every next-token logit is -inf or NaN at generated position {} (a "
+         "diverged model, or a sampler chain that removes every token)", d.id, g);
+  }
+  if (token == kEos) {
+    d.ended_with_eos = true;
+  } else {
+    d.tokens.push_back(static_cast<std::int32_t>(token));
+    ++ctx.tokens_done;
+    if (static_cast<std::int64_t>(d.tokens.size()) < ctx.options.max_tokens) return true;
+  }
+  ++ctx.documents_done;
+  return false;
+}
+
 // Sampling (or greedy) decoding of documents `docs` (pointers into the output), each with its
 // prompt.
 void sample_batch(BatchContext& ctx, std::vector<GeneratedDocument*> docs,
@@ -111,22 +131,10 @@ void sample_batch(BatchContext& ctx, std::vector<GeneratedDocument*> docs,
     std::vector<GeneratedDocument*> still;
     for (std::int64_t r = 0; r < R; ++r) {
       GeneratedDocument* d = docs[static_cast<std::size_t>(r)];
-      if (picked[r] < 0) {
-        fail("document {}: every next-token logit is -inf or NaN at generated position {} (a "
-             "diverged model, or a sampler chain that removes every token)", d->id, g);
+      if (take_token(ctx, *d, picked[r], g)) {
+        keep.push_back(r);
+        still.push_back(d);
       }
-      if (picked[r] == kEos) {
-        d->ended_with_eos = true;
-      } else {
-        d->tokens.push_back(static_cast<std::int32_t>(picked[r]));
-        ++ctx.tokens_done;
-        if (static_cast<std::int64_t>(d->tokens.size()) < o.max_tokens) {
-          keep.push_back(r);
-          still.push_back(d);
-          continue;
-        }
-      }
-      ++ctx.documents_done;
     }
     ctx.report();
     if (still.empty()) break;
@@ -139,6 +147,36 @@ void sample_batch(BatchContext& ctx, std::vector<GeneratedDocument*> docs,
     }
     docs = std::move(still);
     rows.logits = ctx.model->decode(next_tokens.unsqueeze(1), rows.cache);
+  }
+}
+
+// The same decoding on a FixedStepDecoder: the batch keeps decoder.batch() rows whatever ends
+// (rows beyond `docs` repeat the first prompt and are never read), until every document ended.
+void sample_fixed(BatchContext& ctx, FixedStepDecoder& decoder, std::vector<GeneratedDocument*> docs,
+                  std::vector<const std::vector<std::int32_t>*> prompts) {
+  const GenerateOptions& o = ctx.options;
+  const auto B = static_cast<std::size_t>(decoder.batch());
+  std::size_t live = docs.size();
+  docs.resize(B, nullptr);
+  prompts.resize(B, prompts.front());
+  decoder.start(prompts);
+  std::vector<float> uniforms(B, 0.5f);
+  std::vector<std::int32_t> banned(B, -1);
+  for (std::int64_t g = 0; g < o.max_tokens && live > 0; ++g) {
+    for (std::size_t r = 0; r < B; ++r) {
+      if (!docs[r]) continue;
+      uniforms[r] = sampling_uniform(o.seed, static_cast<std::uint64_t>(docs[r]->id),
+                                     static_cast<std::uint64_t>(g));
+      banned[r] = g < o.min_tokens ? kEos : -1;
+    }
+    const std::int64_t* picked = decoder.step(uniforms, banned);
+    for (std::size_t r = 0; r < B; ++r) {
+      if (docs[r] && !take_token(ctx, *docs[r], picked[r], g)) {
+        docs[r] = nullptr;
+        --live;
+      }
+    }
+    ctx.report();
   }
 }
 
@@ -272,6 +310,12 @@ void beam_batch(BatchContext& ctx, std::vector<GeneratedDocument*> docs,
   }
 }
 
+std::int64_t longest_prompt(const std::vector<std::vector<std::int32_t>>& prompts) {
+  std::size_t longest = 0;
+  for (const auto& p : prompts) longest = std::max(longest, p.size());
+  return static_cast<std::int64_t>(longest);
+}
+
 void validate(const GenerateOptions& o, const ModelConfig& model,
               const std::vector<std::vector<std::int32_t>>& prompts) {
   o.sampler.validate();
@@ -283,9 +327,8 @@ void validate(const GenerateOptions& o, const ModelConfig& model,
   if (o.batch_size < 1) fail("--batch-size must be at least 1, got {}", o.batch_size);
   if (o.prompt_repeat < 1) fail("prompt_repeat must be at least 1, got {}", o.prompt_repeat);
   if (prompts.empty()) fail("no prompts to generate from");
-  std::size_t longest = 0;
-  for (const auto& p : prompts) longest = std::max(longest, p.size());
-  const auto needed = 1 + static_cast<std::int64_t>(longest) + o.max_tokens;
+  const std::int64_t longest = longest_prompt(prompts);
+  const auto needed = 1 + longest + o.max_tokens;
   if (needed > model.context) {
     fail("BOS + the longest prompt ({} tokens) + --max-tokens {} = {} positions exceeds the model "
          "context {}; lower --max-tokens or shorten the prompts",
@@ -299,6 +342,43 @@ void validate(const GenerateOptions& o, const ModelConfig& model,
 }
 
 }  // namespace
+
+const char* decode_mode_name(DecodeMode mode) {
+  switch (mode) {
+    case DecodeMode::automatic: return "auto";
+    case DecodeMode::eager: return "eager";
+    case DecodeMode::fixed: return "fixed";
+    case DecodeMode::graph: return "graph";
+  }
+  return "?";
+}
+
+DecodeMode parse_decode_mode(const std::string& text) {
+  for (DecodeMode m : {DecodeMode::automatic, DecodeMode::eager, DecodeMode::fixed, DecodeMode::graph}) {
+    if (text == decode_mode_name(m)) return m;
+  }
+  fail("decode mode '{}' is not one of auto, eager, fixed, graph", text);
+}
+
+DecodeMode resolve_decode_mode(const GenerateOptions& options, const ModelConfig& model,
+                               const std::vector<std::vector<std::int32_t>>& prompts,
+                               const c10::Device& device) {
+  const std::int64_t width = 1 + longest_prompt(prompts);
+  std::string why;
+  const bool capturable =
+      FixedStepDecoder::can_capture(options.sampler, model, width, options.max_tokens, device, &why);
+  switch (options.decode) {
+    case DecodeMode::automatic: return capturable ? DecodeMode::graph : DecodeMode::eager;
+    case DecodeMode::eager: return DecodeMode::eager;
+    case DecodeMode::fixed:
+      if (options.sampler.beams > 1) fail("--decode fixed: beam search decodes eagerly only");
+      return DecodeMode::fixed;
+    case DecodeMode::graph:
+      if (!capturable) fail("--decode graph: {}", why);
+      return DecodeMode::graph;
+  }
+  return DecodeMode::eager;
+}
 
 void apply_penalties(const SamplerConfig& config, at::Tensor& scores, const at::Tensor& history,
                      const at::Tensor& lengths, const at::Tensor& prompt_lengths) {
@@ -333,8 +413,16 @@ std::vector<GeneratedDocument> generate(GPT& model,
                                         const GenerateOptions& options, const c10::Device& device,
                                         const GenerateProgress& progress) {
   validate(options, model->config(), prompts);
+  const DecodeMode mode = resolve_decode_mode(options, model->config(), prompts, device);
   c10::InferenceMode inference;
   AutocastScope autocast(device);
+  // After the autocast scope: a captured graph may read weight casts that the scope caches and
+  // frees on exit, so the decoder (and its graph) must go first.
+  std::optional<FixedStepDecoder> decoder;
+  if (mode == DecodeMode::fixed || mode == DecodeMode::graph) {
+    decoder.emplace(model, options.sampler, std::min(options.batch_size, options.documents),
+                    1 + longest_prompt(prompts), options.max_tokens, device, mode == DecodeMode::graph);
+  }
   std::vector<GeneratedDocument> out(static_cast<std::size_t>(options.documents));
   BatchContext ctx{model, options, device, 0, 0, progress};
   const auto P = static_cast<std::int64_t>(prompts.size());
@@ -351,6 +439,8 @@ std::vector<GeneratedDocument> generate(GPT& model,
     }
     if (options.sampler.beams > 1) {
       beam_batch(ctx, std::move(docs), batch_prompts);
+    } else if (decoder) {
+      sample_fixed(ctx, *decoder, std::move(docs), std::move(batch_prompts));
     } else {
       sample_batch(ctx, std::move(docs), batch_prompts);
     }

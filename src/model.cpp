@@ -92,20 +92,40 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, co
   return o_proj(y.transpose(1, 2).reshape({B, T, n_head_ * head_dim_}));
 }
 
-at::Tensor AttentionImpl::decode(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                                 at::Tensor& k_buf, at::Tensor& v_buf, std::int64_t start,
-                                 const at::Tensor& mask) {
+std::tuple<at::Tensor, at::Tensor, at::Tensor> AttentionImpl::project(const at::Tensor& x,
+                                                                      const at::Tensor& cos,
+                                                                      const at::Tensor& sin) {
   const std::int64_t B = x.size(0), T = x.size(1);
   auto heads = [&](const at::Tensor& t) { return t.view({B, T, n_head_, head_dim_}).transpose(1, 2); };
   at::Tensor q = heads(q_proj(x)), k = heads(k_proj(x)), v = heads(v_proj(x));  // [B, H, T, hd]
   q = q * cos.to(q.scalar_type()) + rotate_half(q) * sin.to(q.scalar_type());
   k = k * cos.to(k.scalar_type()) + rotate_half(k) * sin.to(k.scalar_type());
+  return {q, k, v};
+}
+
+at::Tensor AttentionImpl::decode(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                                 at::Tensor& k_buf, at::Tensor& v_buf, std::int64_t start,
+                                 const at::Tensor& mask) {
+  const std::int64_t B = x.size(0), T = x.size(1);
+  const auto [q, k, v] = project(x, cos, sin);
   k_buf.narrow(2, start, T).copy_(k);
   v_buf.narrow(2, start, T).copy_(v);
   const at::Tensor keys = k_buf.narrow(2, 0, start + T), values = v_buf.narrow(2, 0, start + T);
   const at::Tensor y = at::scaled_dot_product_attention(q, keys.to(q.scalar_type()),
                                                         values.to(q.scalar_type()), mask);
   return o_proj(y.transpose(1, 2).reshape({B, T, n_head_ * head_dim_}));
+}
+
+at::Tensor AttentionImpl::decode_at(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                                    at::Tensor& k_buf, at::Tensor& v_buf, const at::Tensor& slot,
+                                    const at::Tensor& mask) {
+  const std::int64_t B = x.size(0);
+  const auto [q, k, v] = project(x, cos, sin);
+  k_buf.index_copy_(2, slot, k.to(k_buf.scalar_type()));
+  v_buf.index_copy_(2, slot, v.to(v_buf.scalar_type()));
+  const at::Tensor y = at::scaled_dot_product_attention(q, k_buf.to(q.scalar_type()),
+                                                        v_buf.to(q.scalar_type()), mask);
+  return o_proj(y.transpose(1, 2).reshape({B, 1, n_head_ * head_dim_}));
 }
 
 MLPImpl::MLPImpl(const ModelConfig& c) {
@@ -211,6 +231,35 @@ at::Tensor GPTImpl::decode(const at::Tensor& tokens, DecodeCache& cache) {
   }
   cache.length = start + T;
   return logits(norm(x.narrow(1, T - 1, 1)).squeeze(1));
+}
+
+at::Tensor GPTImpl::decode_at(const at::Tensor& tokens, DecodeCache& cache, const at::Tensor& slot) {
+  if (tokens.dim() != 2 || tokens.size(0) != cache.batch() || tokens.size(1) != 1) {
+    fail("decode_at input must be [batch {}, 1], got {} dimensions", cache.batch(), tokens.dim());
+  }
+  if (cache.keys.empty()) fail("decode_at needs a cache that a decode() has filled");
+  const std::int64_t B = tokens.size(0);
+  const auto longs = at::TensorOptions().dtype(at::kLong).device(tokens.device());
+  const at::Tensor pad = cache.pad.view({B, 1});
+  const at::Tensor positions = (slot.view({1, 1}) - pad).clamp_min(0);  // [B, 1]
+  // decode()'s mask for one query at `slot`, over every slot of the buffers: the row's real slots
+  // up to the query (and the query itself, so a pad row's softmax is never empty).
+  const at::Tensor keys = at::arange(cache.capacity, longs).view({1, 1, 1, cache.capacity});
+  const at::Tensor query = slot.view({1, 1, 1, 1});
+  const at::Tensor mask = ((keys >= pad.view({B, 1, 1, 1})) & (keys <= query)) | (keys == query);
+
+  at::Tensor x = embed_tokens(tokens);
+  const c10::ScalarType compute =
+      at::autocast::is_autocast_enabled(x.device().type()) ? at::kBFloat16 : x.scalar_type();
+  auto [cos, sin] = rotary_tables(positions, config_, compute);  // [B, 1, hd]
+  cos = cos.unsqueeze(1), sin = sin.unsqueeze(1);                // [B, 1, 1, hd]
+  for (std::int64_t i = 0; i < config_.n_layer; ++i) {
+    auto& block = *layers->ptr<BlockImpl>(i);
+    x = x + block.self_attn->decode_at(block.input_layernorm(x), cos, sin, cache.keys[i],
+                                       cache.values[i], slot, mask);
+    x = x + block.mlp(block.post_attention_layernorm(x));
+  }
+  return logits(norm(x).squeeze(1));
 }
 
 at::Tensor GPTImpl::output_weight() const {

@@ -132,6 +132,46 @@ bool kernel_chain(const SamplerConfig& c) {
 }
 
 
+kernels::SamplingParams kernel_params(const SamplerConfig& config) {
+  return {config.repetition_penalty, config.presence_penalty, config.frequency_penalty,
+          config.temperature,        config.top_p,            config.min_p,
+          static_cast<std::int32_t>(std::min<std::int64_t>(config.top_k, 0x7fffffff)), 0};
+}
+
+// Uploads the per-row parameters from pinned memory without blocking the host.
+at::Tensor upload_params(const SamplerConfig& config, std::int64_t batch, const c10::Device& device) {
+  const kernels::SamplingParams p = kernel_params(config);
+  at::Tensor host = at::empty({batch * static_cast<std::int64_t>(sizeof(p))},
+                              at::TensorOptions().dtype(at::kByte).pinned_memory(true));
+  for (std::int64_t r = 0; r < batch; ++r) {
+    std::memcpy(host.data_ptr<std::uint8_t>() + r * sizeof(p), &p, sizeof(p));
+  }
+  return host.to(device, /*non_blocking=*/true);
+}
+
+// The launch itself: every tensor already contiguous, typed and on the logits' device.
+void launch(const SamplerConfig& config, const at::Tensor& params, const at::Tensor& x,
+            const TokenHistory& history, const at::Tensor& u, const at::Tensor& ban, at::Tensor& out) {
+  kernels::SamplingBatch b;
+  b.logits = x.data_ptr();
+  b.type = x.scalar_type() == at::kBFloat16 ? kernels::LogitsType::bf16 : kernels::LogitsType::f32;
+  b.batch = x.size(0);
+  b.vocab = x.size(1);
+  b.row_stride = x.stride(0);
+  b.params = reinterpret_cast<const kernels::SamplingParams*>(params.data_ptr());
+  b.uniforms = u.data_ptr<float>();
+  b.banned = ban.data_ptr<std::int32_t>();
+  if (penalties_on(config)) {
+    b.history = history.tokens.data_ptr<std::int32_t>();
+    b.history_capacity = history.tokens.size(1);
+    b.history_lengths = history.lengths.data_ptr<std::int32_t>();
+    b.prompt_lengths = history.prompt_lengths.data_ptr<std::int32_t>();
+  }
+  b.tokens = out.data_ptr<std::int64_t>();
+  const cudaError_t e = kernels::sample_tokens(b, c10::cuda::getCurrentCUDAStream());
+  if (e != cudaSuccess) fail("sampling kernel failed: {}", cudaGetErrorString(e));
+}
+
 // The fused kernel; false (nothing launched) when the shapes exceed its limits.
 bool sample_on_device(const SamplerConfig& config, const at::Tensor& logits,
                       const TokenHistory& history, const at::Tensor& uniforms,
@@ -140,47 +180,16 @@ bool sample_on_device(const SamplerConfig& config, const at::Tensor& logits,
   const bool penalties = penalties_on(config);
   const std::int64_t capacity = penalties ? history.tokens.size(1) : 0;
   if (!kernels::sampling_fits(logits.size(1), capacity, penalties)) return false;
-
   const at::Tensor x = logits.stride(1) == 1 ? logits : logits.contiguous();
-  const std::int64_t batch = x.size(0);
   const at::Device device = x.device();
-  const kernels::SamplingParams p{config.repetition_penalty, config.presence_penalty,
-                                  config.frequency_penalty,  config.temperature,
-                                  config.top_p,              config.min_p,
-                                  static_cast<std::int32_t>(std::min<std::int64_t>(config.top_k, 0x7fffffff)),
-                                  0};
-  // One params struct per row, copied from pinned memory without blocking the host.
-  at::Tensor params_host = at::empty({batch * static_cast<std::int64_t>(sizeof(p))},
-                                     at::TensorOptions().dtype(at::kByte).pinned_memory(true));
-  for (std::int64_t r = 0; r < batch; ++r) {
-    std::memcpy(params_host.data_ptr<std::uint8_t>() + r * sizeof(p), &p, sizeof(p));
-  }
-  const at::Tensor params = params_host.to(device, /*non_blocking=*/true);
-  const at::Tensor u = uniforms.to(device).contiguous();
-  const at::Tensor ban = banned.to(device).contiguous();
-  at::Tensor tokens, lengths, prompts;
-  kernels::SamplingBatch b;
-  b.logits = x.data_ptr();
-  b.type = x.scalar_type() == at::kBFloat16 ? kernels::LogitsType::bf16 : kernels::LogitsType::f32;
-  b.batch = batch;
-  b.vocab = x.size(1);
-  b.row_stride = x.stride(0);
-  b.params = reinterpret_cast<const kernels::SamplingParams*>(params.data_ptr());
-  b.uniforms = u.data_ptr<float>();
-  b.banned = ban.data_ptr<std::int32_t>();
+  TokenHistory h;
   if (penalties) {
-    tokens = history.tokens.to(device).contiguous();
-    lengths = history.lengths.to(device).contiguous();
-    prompts = history.prompt_lengths.to(device).contiguous();
-    b.history = tokens.data_ptr<std::int32_t>();
-    b.history_capacity = capacity;
-    b.history_lengths = lengths.data_ptr<std::int32_t>();
-    b.prompt_lengths = prompts.data_ptr<std::int32_t>();
+    h = {history.tokens.to(device).contiguous(), history.lengths.to(device).contiguous(),
+         history.prompt_lengths.to(device).contiguous()};
   }
-  out = at::empty({batch}, x.options().dtype(at::kLong));
-  b.tokens = out.data_ptr<std::int64_t>();
-  const cudaError_t e = kernels::sample_tokens(b, c10::cuda::getCurrentCUDAStream());
-  if (e != cudaSuccess) fail("sampling kernel failed: {}", cudaGetErrorString(e));
+  out = at::empty({x.size(0)}, x.options().dtype(at::kLong));
+  launch(config, upload_params(config, x.size(0), device), x, h, uniforms.to(device).contiguous(),
+         banned.to(device).contiguous(), out);
   return true;
 }
 #endif
@@ -195,6 +204,72 @@ bool sampling_uses_kernel(const SamplerConfig& config, const c10::Device& device
   (void)device;
   return false;
 #endif
+}
+
+bool sampling_kernel_fits(const SamplerConfig& config, const c10::Device& device,
+                          std::int64_t vocab, std::int64_t history_capacity) {
+#if defined(COLLAPSE_HAVE_KERNELS)
+  if (!sampling_uses_kernel(config, device)) return false;
+  const c10::cuda::CUDAGuard guard(device);
+  const bool penalties = penalties_on(config);
+  return kernels::sampling_fits(vocab, penalties ? history_capacity : 0, penalties);
+#else
+  (void)config, (void)device, (void)vocab, (void)history_capacity;
+  return false;
+#endif
+}
+
+at::Tensor sampling_kernel_params(const SamplerConfig& config, std::int64_t batch,
+                                  const c10::Device& device) {
+#if defined(COLLAPSE_HAVE_KERNELS)
+  if (sampling_uses_kernel(config, device)) {
+    const c10::cuda::CUDAGuard guard(device);
+    return upload_params(config, batch, device);
+  }
+#endif
+  (void)batch;
+  fail("sampling_kernel_params: the fused sampling kernel does not run this chain on {}",
+       device.str());
+}
+
+void sample_tokens_with_kernel(const SamplerConfig& config, const at::Tensor& params,
+                               const at::Tensor& logits, const TokenHistory& history,
+                               const at::Tensor& uniforms, const at::Tensor& banned,
+                               at::Tensor& out) {
+  check_inputs(config, logits, history, uniforms, banned);
+  const c10::Device device = logits.device();
+  auto require = [&](const char* name, const at::Tensor& t) {
+    if (!t.defined() || !t.is_contiguous() || t.device() != device) {
+      fail("sample_tokens_with_kernel: {} must be a contiguous tensor on {}", name, device.str());
+    }
+  };
+  require("logits", logits);
+  require("uniforms", uniforms);
+  require("banned", banned);
+  require("params", params);
+  require("out", out);
+  if (out.scalar_type() != at::kLong || out.dim() != 1 || out.size(0) != logits.size(0)) {
+    fail("sample_tokens_with_kernel: out must be [{}] int64, got {}", logits.size(0), describe(out));
+  }
+  const bool penalties = penalties_on(config);
+  if (penalties) {
+    require("history tokens", history.tokens);
+    require("history lengths", history.lengths);
+    require("history prompt lengths", history.prompt_lengths);
+  }
+#if defined(COLLAPSE_HAVE_KERNELS)
+  if (sampling_kernel_fits(config, device, logits.size(1), penalties ? history.tokens.size(1) : 0)) {
+    if (params.numel() != logits.size(0) * static_cast<std::int64_t>(sizeof(kernels::SamplingParams))) {
+      fail("sample_tokens_with_kernel: params hold {} bytes, not {} rows' worth", params.numel(),
+           logits.size(0));
+    }
+    const c10::cuda::CUDAGuard guard(device);
+    launch(config, params, logits, history, uniforms, banned, out);
+    return;
+  }
+#endif
+  fail("sample_tokens_with_kernel: the fused sampling kernel does not run this chain on {}",
+       device.str());
 }
 
 at::Tensor sample_tokens(const SamplerConfig& config, const at::Tensor& logits,

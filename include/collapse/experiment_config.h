@@ -97,6 +97,7 @@ struct GenerateSettings {
   std::string prompt = "bos";      // prompts.h: bos | real-prefix:K | file:PATH (PATH absolute)
   std::int64_t batch_size = 64;    // documents per decoding batch
   bool keep_prompt = false;        // the synthetic document is prompt + continuation
+  std::string decode = "auto";     // generator.h's DecodeMode: auto | eager | fixed | graph
   bool operator==(const GenerateSettings&) const = default;
 };
 

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include <c10/core/Device.h>
@@ -30,6 +31,18 @@
 #include "collapse/sampling.h"
 
 namespace collapse {
+
+// How sampling batches are decoded (beam search always decodes eagerly).
+//   eager:     finished rows leave the batch, attention reads the slots filled so far.
+//   fixed:     fixed_step_decoder.h's fixed-shape step, run eagerly: every row stays, attention
+//              reads the whole cache under a mask.
+//   graph:     the fixed-shape step captured as a CUDA graph and replayed (CUDA only).
+//   automatic: graph where FixedStepDecoder::can_capture holds, else eager.
+// All give the same documents up to floating-point rounding (on the CPU, identical ones).
+enum class DecodeMode { automatic, eager, fixed, graph };
+const char* decode_mode_name(DecodeMode mode);
+// "auto", "eager", "fixed" or "graph"; Error naming the value otherwise.
+DecodeMode parse_decode_mode(const std::string& text);
 
 struct GenerateOptions {
   std::int64_t documents = 1;
@@ -40,6 +53,7 @@ struct GenerateOptions {
   std::int64_t batch_size = 64;   // documents per batch
   std::uint64_t seed = 0;
   SamplerConfig sampler;
+  DecodeMode decode = DecodeMode::automatic;
 };
 
 struct GeneratedDocument {
@@ -48,6 +62,12 @@ struct GeneratedDocument {
   std::vector<std::int32_t> tokens;  // generated tokens only (no BOS, prompt or EOS)
   bool ended_with_eos = false;
 };
+
+// The mode generate() decodes with for these options, prompts and device: never automatic. Error
+// when fixed or graph was asked for and cannot be had (graph off CUDA, beam search, ...).
+DecodeMode resolve_decode_mode(const GenerateOptions& options, const ModelConfig& model,
+                               const std::vector<std::vector<std::int32_t>>& prompts,
+                               const c10::Device& device);
 
 // Called after each finished batch with (documents done, tokens generated so far).
 using GenerateProgress = std::function<void(std::int64_t, std::int64_t)>;

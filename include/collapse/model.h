@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -77,9 +78,17 @@ class AttentionImpl : public torch::nn::Module {
   // mask [B, 1, T, start + T] bool says which slots each new position may attend to.
   at::Tensor decode(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
                     at::Tensor& k_buf, at::Tensor& v_buf, std::int64_t start, const at::Tensor& mask);
+  // The fixed-shape step (GPTImpl::decode_at): x [B, 1, d_model] is written at slot `slot`
+  // ([1] int64 on the device) and attends over all `capacity` slots under mask [B, 1, 1, capacity].
+  at::Tensor decode_at(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                       at::Tensor& k_buf, at::Tensor& v_buf, const at::Tensor& slot,
+                       const at::Tensor& mask);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
  private:
+  // q and k rotated, v: each [B, H, T, hd].
+  std::tuple<at::Tensor, at::Tensor, at::Tensor> project(const at::Tensor& x, const at::Tensor& cos,
+                                                         const at::Tensor& sin);
   std::int64_t n_head_, head_dim_;
 };
 TORCH_MODULE(Attention);
@@ -116,6 +125,12 @@ class GPTImpl : public torch::nn::Module {
   // paying the output projection for every prompt position. The caller keeps every row's
   // positions below the context (checking here would cost a device sync per step).
   at::Tensor decode(const at::Tensor& tokens, DecodeCache& cache);
+  // One token per row ([B, 1] int64) at slot `slot`, a [1] int64 tensor on the model's device,
+  // into a cache whose buffers exist (a decode() filled the slots before it). Unlike decode(), the
+  // shapes and the launched work are the same at every slot: attention runs over all `capacity`
+  // slots, masked, and nothing is read back to the host, so a CUDA graph can capture the step once
+  // and replay it (fixed_step_decoder.h). cache.length is not advanced: the caller owns `slot`.
+  at::Tensor decode_at(const at::Tensor& tokens, DecodeCache& cache, const at::Tensor& slot);
   // lm_head applied to hidden states, in fp32 whatever the autocast state.
   at::Tensor logits(const at::Tensor& hidden);
 

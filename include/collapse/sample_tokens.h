@@ -40,4 +40,25 @@ bool sampling_uses_kernel(const SamplerConfig& config, const c10::Device& device
 // The longest history (tokens per row, the `capacity` of TokenHistory) the kernel's penalties take.
 inline constexpr std::int64_t kSamplingMaxHistory = 4096;
 
+// Sampling inside a captured CUDA graph (fixed_step_decoder.h). sample_tokens() uploads the
+// kernel's per-row parameters at every call and may copy or convert its inputs; a graph replays
+// device work only, so here the parameters are uploaded once and every input must already be a
+// contiguous device tensor of the right type.
+//
+// Whether the fused kernel takes this chain on `device` for logits of `vocab` tokens and histories
+// of `history_capacity` tokens (sampling_uses_kernel, and the kernel's size limits).
+bool sampling_kernel_fits(const SamplerConfig& config, const c10::Device& device,
+                          std::int64_t vocab, std::int64_t history_capacity);
+// The kernel's per-row parameters for `batch` rows of `config`, on `device` (where
+// sampling_kernel_fits holds; Error otherwise).
+at::Tensor sampling_kernel_params(const SamplerConfig& config, std::int64_t batch,
+                                  const c10::Device& device);
+// One launch on the current CUDA stream writing out ([B] int64, preallocated): the same tokens as
+// sample_tokens(). Allocates nothing, copies nothing, never synchronises. Error when an input is
+// not a contiguous tensor on the logits' device of the type sample_tokens() takes.
+void sample_tokens_with_kernel(const SamplerConfig& config, const at::Tensor& params,
+                               const at::Tensor& logits, const TokenHistory& history,
+                               const at::Tensor& uniforms, const at::Tensor& banned,
+                               at::Tensor& out);
+
 }  // namespace collapse

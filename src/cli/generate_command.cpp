@@ -17,7 +17,7 @@ namespace collapse::cli {
 
 void add_generate_command(CLI::App& app) {
   struct Args {
-    std::string model, data, out, prompt = "bos", device = "auto";
+    std::string model, data, out, prompt = "bos", device = "auto", decode = "auto";
     std::int64_t documents = 0, generation = 0;
     bool keep_prompt = false;
     GenerateOptions options;
@@ -54,6 +54,13 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--generation", a->generation, "generation number recorded in the provenance")
       ->capture_default_str();
   cmd->add_option("--device", a->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  cmd->add_option("--decode", a->decode,
+                  "auto | eager | fixed | graph: graph captures the decode step as a CUDA graph "
+                  "(CUDA, kernel sampler chains, no beams); fixed runs that fixed-shape step "
+                  "without capture; eager drops finished rows; auto is graph where possible, else "
+                  "eager (docs/generation.md)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "eager", "fixed", "graph"}));
   add_sampler_flags(cmd, sampler);
 
   cmd->callback([a, sampler] {
@@ -68,6 +75,9 @@ void add_generate_command(CLI::App& app) {
     const c10::Device device = resolve_device(a->device);
     LoadedModel loaded = load_model(a->model, device);
     check_model_fits_dataset(loaded.meta, data, "model " + a->model);
+    options.decode = parse_decode_mode(a->decode);
+    const DecodeMode decode =
+        resolve_decode_mode(options, loaded.model->config(), prompts.prompts, device);
 
     Progress progress("generate", options.documents, "docs");
     const auto start = std::chrono::steady_clock::now();
@@ -106,7 +116,8 @@ void add_generate_command(CLI::App& app) {
         {"min_tokens", options.min_tokens},
         {"keep_prompt", a->keep_prompt},
         {"generated_tokens", tokens},
-        {"device", device.str()}};
+        {"device", device.str()},
+        {"decode", decode_mode_name(decode)}};
     write_samples(a->out, samples, data.tokenizer());
     std::printf("wrote %lld documents (%lld generated tokens) to %s\n",
                 static_cast<long long>(samples.documents.size()), static_cast<long long>(tokens),
