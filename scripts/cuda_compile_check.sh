@@ -10,7 +10,7 @@
 # builds every target. The CUDA libraries torch links to but the local toolkit lacks (nvrtc,
 # cuDNN, NCCL, ...) are never loaded: links allow their symbols to stay undefined.
 #
-# Needs nvcc (the CUDA toolkit, /usr/local/cuda/bin is searched too). Environment:
+# Needs the CUDA toolkit. Environment: CUDA_HOME (the toolkit, default /usr/local/cuda),
 # COLLAPSE_CUDA_TORCH (torch version), JOBS (build parallelism, default nproc).
 set -euo pipefail
 
@@ -22,10 +22,11 @@ case ${1:-} in
 esac
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-if ! command -v nvcc >/dev/null && [[ -x /usr/local/cuda/bin/nvcc ]]; then
-  export PATH=/usr/local/cuda/bin:$PATH
-fi
-command -v nvcc >/dev/null || die "nvcc not found (install the CUDA toolkit)"
+# LibTorch's CMake files find the toolkit from nvcc's folder, so a wrapper script elsewhere on PATH
+# will not do: the toolkit's own bin/ goes first ($CUDA_HOME, else /usr/local/cuda).
+cuda_home=${CUDA_HOME:-/usr/local/cuda}
+[[ -x $cuda_home/bin/nvcc ]] || die "no nvcc in $cuda_home/bin (install the CUDA toolkit, or set CUDA_HOME)"
+export PATH=$cuda_home/bin:$PATH CUDA_HOME=$cuda_home
 
 version=${COLLAPSE_CUDA_TORCH:-2.11.0}
 cache=.cache/torch-cuda/$version
@@ -46,7 +47,7 @@ site=$cache/site
 
 # LibTorch's CMake files insist on finding nvrtc; any existing library stands in for it, as
 # nothing here is ever run.
-nvrtc=$(ls /usr/local/cuda/lib64/libnvrtc.so 2>/dev/null || ls /usr/local/cuda/lib64/libcudart.so)
+nvrtc=$(ls "$cuda_home"/lib64/libnvrtc.so 2>/dev/null || ls "$cuda_home"/lib64/libcudart.so)
 configure_log=$(cmake -S . -B build-cuda-check -DCMAKE_BUILD_TYPE=Release -DCOLLAPSE_CUDA=ON \
   -DTorch_DIR="$PWD/$site/torch/share/cmake/Torch" \
   -DCUDA_nvrtc_LIBRARY="$nvrtc" -DCUDA_NVRTC_LIB="$nvrtc" \

@@ -173,6 +173,8 @@ TEST(CliErrors, GenerateNamesTheFlagOrPromptAtFault) {
   expect_one_line_error(generate({"--top-p", "1.5"}), {"--top-p", "1.5"});
   expect_one_line_error(generate({"--sampler-order", "top_p,nucleus"}), {"--sampler-order", "nucleus"});
   expect_one_line_error(generate({"--prompt", "real-prefix:x"}), {"real-prefix:x"});
+  expect_one_line_error(generate({"--decode", "graph"}), {"--decode graph", "CUDA"});
+  expect_one_line_error(generate({"--decode", "fast"}), {"--decode", "fast"});
   expect_one_line_error(generate({"--prompt", "file:" + (dir / "none.txt").string()}), {"none.txt"});
   EXPECT_FALSE(fs::exists(dir / "samples"));
 

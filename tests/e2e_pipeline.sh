@@ -14,6 +14,8 @@ gen=("$bin" generate --model "$out/gen-0" --data "$data" --documents 24 --max-to
      --top-p 0.9 --temperature 0.9 --device cpu)
 "${gen[@]}" --out "$out/samples-b1" --batch-size 1
 "${gen[@]}" --out "$out/samples-b64" --batch-size 64
+# ...and the fixed-shape step of CUDA-graph decoding, run eagerly (checked identical too).
+"${gen[@]}" --out "$out/samples-fixed" --batch-size 7 --decode fixed
 "$bin" generate --model "$out/gen-0" --data "$data" --out "$out/beams.jsonl" --prompt real-prefix:8 \
   --documents 6 --min-tokens 8 --max-tokens 8 --beams 3 --repetition-penalty 3 --keep-prompt \
   --device cpu

@@ -120,6 +120,7 @@ TEST(EndToEndGenerate, BatchSizeOneAndSixtyFourWriteByteIdenticalTokenFiles) {
   const std::string one = read_file(dir / "samples-b1" / "samples.tok");
   EXPECT_EQ(one, read_file(dir / "samples-b64" / "samples.tok"));
   const Samples s = read_samples(dir / "samples-b1");
+  EXPECT_EQ(s.provenance["decode"], "eager");  // auto on the CPU
   ASSERT_EQ(s.documents.size(), 24u);
   std::size_t tokens = 0;
   for (const auto& d : s.documents) tokens += d.tokens.size();
@@ -128,6 +129,12 @@ TEST(EndToEndGenerate, BatchSizeOneAndSixtyFourWriteByteIdenticalTokenFiles) {
   EXPECT_EQ(s.provenance["prompt"], "bos");
   EXPECT_FLOAT_EQ(s.provenance["sampler"]["top_p"].get<float>(), 0.9f);
   EXPECT_TRUE(fs::exists(dir / "samples-b1" / "samples.txt"));
+}
+
+TEST(EndToEndGenerate, TheFixedShapeDecodeStepWritesTheEagerDecodersTokens) {
+  const fs::path dir = pipeline().run.parent_path();
+  EXPECT_EQ(read_file(dir / "samples-fixed" / "samples.tok"), read_file(dir / "samples-b1" / "samples.tok"));
+  EXPECT_EQ(read_samples(dir / "samples-fixed").provenance["decode"], "fixed");
 }
 
 TEST(EndToEndGenerate, RealPrefixBeamSearchJsonLinesKeepTheirPrompts) {
