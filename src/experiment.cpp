@@ -9,6 +9,7 @@
 
 #include "collapse/atomic_file.h"
 #include "collapse/checkpoint.h"
+#include "collapse/checksum.h"
 #include "collapse/curation.h"
 #include "collapse/dataset.h"
 #include "collapse/device.h"
@@ -26,6 +27,7 @@
 #include "collapse/scoring.h"
 #include "collapse/token_store.h"
 #include "collapse/tokenizer.h"
+#include "collapse/train_once.h"
 #include "collapse/trainer.h"
 
 namespace collapse {
@@ -215,12 +217,32 @@ void train_generation(const ArmRun& r, std::int64_t k, const std::optional<fs::p
   o.eval_every = s.train.eval_every;
   o.seed = phase_seed(r.seed, k, kTrainSeed);
   o.device = r.device.str();
-  Progress progress(r.tag(k) + " train", 0, "steps");
-  train(o, [&](const StepReport& step) {
-    progress.update(step.step, fmt::format("step {}/{} loss {:.3f}", step.step, step.total_steps, step.loss));
-    if (step.step * 2 >= step.total_steps) fault_point("train", k);
-  });
-  progress.finish();
+  auto train_into = [&](const fs::path& out) {
+    o.out = out;
+    Progress progress(r.tag(k) + " train", 0, "steps");
+    train(o, [&](const StepReport& step) {
+      progress.update(step.step, fmt::format("step {}/{} loss {:.3f}", step.step, step.total_steps, step.loss));
+      if (step.step * 2 >= step.total_steps) fault_point("train", k);
+    });
+    progress.finish();
+  };
+  if (k > 0) {
+    train_into(r.gen(k) / "model");
+    return;
+  }
+  // Generation 0 is the same model in every arm whose generation-0 training is the same: trained
+  // once per run folder (train_once.h), under RUN/shared/.
+  json identity = o.to_json();
+  identity["device"] = o.device;
+  identity["tokenizer"] = r.data.tokenizer_fingerprint();
+  identity["train_documents"] = tokens ? sha256_file(*tokens) : std::string("the real train split");
+  const std::string who = fmt::format("{} seed {}", r.arm.name, r.seed);
+  const TrainOnceResult shared =
+      train_once(r.run / "shared", "gen0", identity, who, r.gen(0) / "model", train_into);
+  if (!shared.trained_here) {
+    std::fprintf(stderr, "%s train: the same generation-0 model was trained by %s (%s), reused\n",
+                 r.tag(k).c_str(), shared.trained_by.c_str(), shared.shared.string().c_str());
+  }
 }
 
 // Step 3.

@@ -67,8 +67,9 @@ ModelConfig ModelSettings::resolve(std::int64_t vocab_size) const {
 }
 
 bool valid_run_name(const std::string& name) {
-  static const std::set<std::string> reserved = {"data",        "experiment.toml", "metrics.csv",
-                                                 "metrics.jsonl", "report.html",   "report.md"};
+  static const std::set<std::string> reserved = {"data",          "experiment.toml", "metrics.csv",
+                                                 "metrics.jsonl", "report.html",     "report.md",
+                                                 "shared"};
   if (name.empty() || reserved.contains(name)) return false;
   for (std::size_t i = 0; i < name.size(); ++i) {
     const char c = name[i];

@@ -251,6 +251,10 @@ std::string work_plan(const ExperimentConfig& config, const PlanInputs& in) {
   }
   out += "  not included, not measured: data preparation, valid-loss evaluation, generation, "
          "scoring\n";
+  if (config.arms.size() > 1) {
+    out += "  generation 0 is counted per arm; arms whose generation-0 training is the same train "
+           "it once (RUN/shared/), so the totals are an upper bound\n";
+  }
   return out;
 }
 

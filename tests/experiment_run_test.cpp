@@ -88,6 +88,10 @@ TEST(ExperimentRun, WritesEveryGenerationAndTheTidyMetrics) {
       }
     }
   }
+  // Both arms train the same generation 0: once, linked into the second arm's folder.
+  EXPECT_TRUE(fs::equivalent(dir / "run" / "real-0" / "seed-0" / "gen-0" / "model" / "best.ckpt",
+                             dir / "run" / "real-50" / "seed-0" / "gen-0" / "model" / "best.ckpt"));
+  EXPECT_NE(r.err.find("the same generation-0 model was trained by real-0 seed 0"), std::string::npos) << r.err;
   const std::string csv = read_file(dir / "run" / "metrics.csv");
   EXPECT_EQ(csv.rfind("experiment,arm,seed,generation,metric,value\n", 0), 0u);
   EXPECT_NE(csv.find("smoke,real-50,0,2,test_perplexity,"), std::string::npos) << csv.substr(0, 400);

@@ -59,13 +59,17 @@ void add_generate_command(CLI::App& app) {
                   "(CUDA, kernel sampler chains, no beams); fixed runs that fixed-shape step "
                   "without capture; eager drops finished rows; auto is graph where possible, else "
                   "eager (docs/generation.md)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"auto", "eager", "fixed", "graph"}));
+      ->capture_default_str();
   add_sampler_flags(cmd, sampler);
 
   cmd->callback([a, sampler] {
     GenerateOptions options = a->options;
     options.sampler = sampler->resolve();
+    try {
+      options.decode = parse_decode_mode(a->decode);
+    } catch (const Error&) {
+      fail("--decode must be auto, eager, fixed or graph, got '{}'", a->decode);
+    }
     check_samples_destination(a->out);
     const Dataset data(a->data);
     const PromptSet prompts = make_prompts(a->prompt, data);
@@ -75,7 +79,6 @@ void add_generate_command(CLI::App& app) {
     const c10::Device device = resolve_device(a->device);
     LoadedModel loaded = load_model(a->model, device);
     check_model_fits_dataset(loaded.meta, data, "model " + a->model);
-    options.decode = parse_decode_mode(a->decode);
     const DecodeMode decode =
         resolve_decode_mode(options, loaded.model->config(), prompts.prompts, device);
 
