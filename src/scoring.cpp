@@ -9,6 +9,7 @@
 #include "collapse/compression.h"
 #include "collapse/document_perplexity.h"
 #include "collapse/embedding_metrics.h"
+#include "collapse/feature_windows.h"
 #include "collapse/error.h"
 #include "collapse/ngram_device.h"
 #include "collapse/ngram_metrics.h"
@@ -164,14 +165,22 @@ ScoreResult score_corpus(const ScoreInputs& in, const ScoreOptions& options,
     r.sizes["ppl_documents"] = s.documents;
   }
   constexpr std::int64_t k = 5;
-  if (any({"precision", "recall"}) && (in.real.documents() <= k || in.synthetic.documents() <= k)) {
+  // The real side: windows of the test documents as long as a typical synthetic document, as
+  // many as there are synthetic documents (feature_windows.h).
+  const std::int64_t window = matching_window_length(in.synthetic, in.model->config().context - 1);
+  const FeatureWindows real_windows = any({"precision", "recall"})
+      ? feature_windows(in.real, window, in.synthetic.documents()) : FeatureWindows{};
+  if (any({"precision", "recall"}) &&
+      (real_windows.windows.documents() <= k || in.synthetic.documents() <= k)) {
     // k-NN radii need more than k points on each side.
     r.sizes["precision_recall_skipped"] = fmt::format(
-        "needs more than {} real and synthetic documents, got {} and {}", k, in.real.documents(),
-        in.synthetic.documents());
+        "needs more than {} real windows and synthetic documents, got {} and {}", k,
+        real_windows.windows.documents(), in.synthetic.documents());
   } else if (any({"precision", "recall"})) {
     tell("embedding precision/recall");
-    const auto real_docs = documents_of(in.real);
+    const auto real_docs = documents_of(real_windows.windows);
+    r.sizes["precision_recall_window"] = window;
+    r.sizes["precision_recall_real_windows"] = real_windows.available;
     const at::Tensor real = document_features(*in.model, real_docs, Tokenizer::kBosId, options.device,
                                               options.batch_tokens);
     const at::Tensor synthetic = document_features(*in.model, synthetic_docs, Tokenizer::kBosId,

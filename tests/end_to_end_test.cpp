@@ -192,6 +192,11 @@ TEST(EndToEndScore, EveryMetricOnGeneratedSamplesWithTheReferenceModel) {
     EXPECT_TRUE(std::isfinite(j["metrics"][name].get<double>())) << name;
   }
   EXPECT_EQ(j["sizes"]["synthetic_documents"], 24);
+  // Precision/recall compare 24 synthetic documents with 24 windows of the test split.
+  EXPECT_EQ(j["sizes"]["precision_recall_real"], 24);
+  EXPECT_GT(j["sizes"]["precision_recall_real_windows"].get<int>(), 24);
+  EXPECT_GE(j["sizes"]["precision_recall_window"].get<int>(), 1);
+  EXPECT_LE(j["sizes"]["precision_recall_window"].get<int>(), 20) << "generated with --max-tokens 20";
   EXPECT_GT(j["metrics"]["ppl_median"].get<double>(), 1.0);
   EXPECT_LE(j["metrics"]["ppl_p10"].get<double>(), j["metrics"]["ppl_p90"].get<double>());
   const auto& hist = j["histograms"]["synthetic_ppl"];
