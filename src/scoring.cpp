@@ -167,7 +167,7 @@ ScoreResult score_corpus(const ScoreInputs& in, const ScoreOptions& options,
   constexpr std::int64_t k = 5;
   // The real side: windows of the test documents as long as a typical synthetic document, as
   // many as there are synthetic documents (feature_windows.h).
-  const std::int64_t window = matching_window_length(in.synthetic, in.model->config().context - 1);
+  const std::int64_t window = matching_window_length(in.synthetic, (*in.model)->config().context - 1);
   const FeatureWindows real_windows = any({"precision", "recall"})
       ? feature_windows(in.real, window, in.synthetic.documents()) : FeatureWindows{};
   if (any({"precision", "recall"}) &&
