@@ -48,7 +48,9 @@ NoAutocastScope::~NoAutocastScope() { at::autocast::set_autocast_enabled(at::kCU
 AutocastScope::~AutocastScope() {
   if (!active_) return;
   at::autocast::set_autocast_enabled(at::kCUDA, previous_);
-  at::autocast::clear_cache();
+  // Only the outermost scope frees the cached weight casts: an enclosing scope may still use
+  // them, e.g. a CUDA graph captured in it (fixed_step_decoder.h) reads them at every replay.
+  if (!previous_) at::autocast::clear_cache();
 }
 
 }  // namespace collapse

@@ -1,6 +1,7 @@
 #include "collapse/fixed_step_decoder.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
 
 #include <algorithm>
 #include <cstring>
@@ -74,6 +75,10 @@ FixedStepDecoder::FixedStepDecoder(GPT model, const SamplerConfig& sampler, std:
     fail("FixedStepDecoder: batch {}, width {} and max_tokens {} must be positive", batch, width,
          max_tokens);
   }
+  if (capacity_ > model_->config().context) {
+    fail("FixedStepDecoder: width {} + max_tokens {} exceeds the model context {}", width,
+         max_tokens, model_->config().context);
+  }
   if (capture) {
     std::string why;
     if (!can_capture(sampler, model_->config(), width, max_tokens, device, &why)) {
@@ -92,13 +97,15 @@ FixedStepDecoder::FixedStepDecoder(GPT model, const SamplerConfig& sampler, std:
     // events: ATen's CUDAEvent header pulls in cuSPARSE's, which a bare toolkit may lack.)
     const c10::cuda::CUDAGuard guard(device);
     cudaEvent_t ready = nullptr;
-    if (cudaEventCreateWithFlags(&ready, cudaEventDisableTiming) != cudaSuccess ||
-        cudaEventRecord(ready, c10::cuda::getCurrentCUDAStream(device.index()).stream()) != cudaSuccess ||
-        cudaStreamWaitEvent(graph_->stream.stream(), ready, 0) != cudaSuccess) {
-      fail("cannot order the decoding stream after the current one: {}",
-           cudaGetErrorString(cudaGetLastError()));
+    cudaError_t e = cudaEventCreateWithFlags(&ready, cudaEventDisableTiming);
+    if (e == cudaSuccess) {
+      e = cudaEventRecord(ready, c10::cuda::getCurrentCUDAStream(device.index()).stream());
+      if (e == cudaSuccess) e = cudaStreamWaitEvent(graph_->stream.stream(), ready, 0);
+      cudaEventDestroy(ready);
     }
-    cudaEventDestroy(ready);
+    if (e != cudaSuccess) {
+      fail("cannot order the decoding stream after the current one: {}", cudaGetErrorString(e));
+    }
   }
 #endif
   on_stream([&] {
@@ -114,8 +121,15 @@ FixedStepDecoder::FixedStepDecoder(GPT model, const SamplerConfig& sampler, std:
 
 FixedStepDecoder::~FixedStepDecoder() {
 #if defined(COLLAPSE_HAVE_KERNELS)
-  // Buffers the graph reads must outlive its last replay.
-  if (graph_) graph_->stream.synchronize();
+  // Buffers the graph reads must outlive its last replay. Never throws: this also runs while an
+  // error from a failed step unwinds, and that error is the one to report.
+  if (!graph_) return;
+  cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(graph_->stream.stream(), &capturing) == cudaSuccess &&
+      capturing == cudaStreamCaptureStatusNone) {
+    cudaStreamSynchronize(graph_->stream.stream());
+  }
+  cudaGetLastError();  // leave no sticky error from the calls above to the next CUDA user
 #endif
 }
 
@@ -129,6 +143,8 @@ bool FixedStepDecoder::captured() const {
 
 template <class F>
 void FixedStepDecoder::on_stream(F&& f) {
+  // Decoding needs no autograd; inside it, the persistent buffers never join an autograd graph.
+  const c10::InferenceMode inference;
 #if defined(COLLAPSE_HAVE_KERNELS)
   if (graph_) {
     const c10::cuda::CUDAStreamGuard guard(graph_->stream);
@@ -201,6 +217,26 @@ void FixedStepDecoder::run_step() {
   slot_.add_(1);
 }
 
+#if defined(COLLAPSE_HAVE_KERNELS)
+void FixedStepDecoder::capture() {
+  graph_->graph.capture_begin();
+  try {
+    run_step();  // recorded only, not run
+  } catch (...) {
+    // End the capture, so the stream and the allocator's graph pool are usable again, and keep
+    // the step's own error (a capture that failed half-way cannot be replayed).
+    try {
+      graph_->graph.capture_end();
+    } catch (...) {
+    }
+    graph_.reset();
+    throw;
+  }
+  graph_->graph.capture_end();
+  graph_->captured = true;
+}
+#endif
+
 const std::int64_t* FixedStepDecoder::step(std::span<const float> uniforms,
                                            std::span<const std::int32_t> banned) {
   if (static_cast<std::int64_t>(uniforms.size()) != batch_ ||
@@ -208,7 +244,7 @@ const std::int64_t* FixedStepDecoder::step(std::span<const float> uniforms,
     fail("FixedStepDecoder::step: {} uniforms and {} banned tokens for a batch of {}",
          uniforms.size(), banned.size(), batch_);
   }
-  if (logits_.numel() == 0 || steps_ >= max_tokens_) {
+  if (!logits_.defined() || steps_ >= max_tokens_) {
     fail("FixedStepDecoder::step: step {} of a batch started with room for {}", steps_ + 1, max_tokens_);
   }
   // The previous step synchronised, so the copies reading these pinned buffers are done.
@@ -221,10 +257,7 @@ const std::int64_t* FixedStepDecoder::step(std::span<const float> uniforms,
     if (graph_) {
       if (!graph_->captured) {
         run_step();  // this step, eagerly: it warms up cuBLAS and the autocast weight casts
-        graph_->graph.capture_begin();
-        run_step();  // recorded only, not run
-        graph_->graph.capture_end();
-        graph_->captured = true;
+        capture();
       } else {
         graph_->graph.replay();
       }

@@ -39,11 +39,15 @@ GPT cuda_model() {
   return m;
 }
 
-std::vector<std::vector<std::int32_t>> prompts(std::int64_t n, std::int64_t length, std::int32_t base) {
+// n prompts of `length` tokens, or with `mixed`, of lengths length - (i mod (length + 1)): rows of
+// one batch then differ in padding.
+std::vector<std::vector<std::int32_t>> prompts(std::int64_t n, std::int64_t length, std::int32_t base,
+                                               bool mixed = false) {
   std::vector<std::vector<std::int32_t>> out;
   for (std::int64_t i = 0; i < n; ++i) {
     std::vector<std::int32_t> p;
-    for (std::int64_t j = 0; j < length; ++j) p.push_back(static_cast<std::int32_t>(4 + (base + 7 * i + 3 * j) % 500));
+    const std::int64_t len = mixed ? length - i % (length + 1) : length;
+    for (std::int64_t j = 0; j < len; ++j) p.push_back(static_cast<std::int32_t>(4 + (base + 7 * i + 3 * j) % 500));
     out.push_back(p);
   }
   return out;
@@ -83,7 +87,8 @@ TEST(DecodeGraph, ReplaysExactlyWhatTheStepComputesEagerlyAcrossBatches) {
     FixedStepDecoder graph(m, s, B, width, steps, at::Device(at::kCUDA, 0), /*capture=*/true);
     FixedStepDecoder eager(m, s, B, width, steps, at::Device(at::kCUDA, 0), /*capture=*/false);
     for (int batch = 0; batch < 3; ++batch) {
-      const auto p = prompts(B, 1 + batch * 3, batch * 11);
+      // Left padding differs between rows (mixed lengths) and between batches.
+      const auto p = prompts(B, 2 + batch * 3, batch * 11, /*mixed=*/batch != 1);
       EXPECT_EQ(run_batch(graph, p, steps, 70 + batch), run_batch(eager, p, steps, 70 + batch))
           << "penalties " << penalties << " batch " << batch;
     }
@@ -114,7 +119,9 @@ TEST(DecodeGraph, GenerateWithGraphsGivesTheFixedStepsDocumentsAndMostlyTheEager
   for (std::size_t i = 0; i < graph.size(); ++i) {
     EXPECT_EQ(graph[i].tokens, fixed[i].tokens) << "document " << i;
     ASSERT_FALSE(graph[i].tokens.empty() || eager[i].tokens.empty());
-    EXPECT_EQ(graph[i].tokens.front(), eager[i].tokens.front()) << "document " << i;
+    // The first token comes from the prefill, which is the same computation in both modes for
+    // full batches (the short last one prefills 4 rows eagerly and 32 in fixed shapes).
+    if (i < 96) EXPECT_EQ(graph[i].tokens.front(), eager[i].tokens.front()) << "document " << i;
     same_as_eager += graph[i].tokens == eager[i].tokens ? 1 : 0;
   }
   // Eager attention reads a shorter, unpadded key range: bf16 rounding differs, and a rare token

@@ -11,6 +11,7 @@
 #include "collapse/fixed_step_decoder.h"
 #include "collapse/generator.h"
 #include "collapse/model.h"
+#include "collapse/philox.h"
 #include "collapse/tokenizer.h"
 
 using namespace collapse;
@@ -78,6 +79,40 @@ TEST(DecodeAt, GivesDecodesLogitsAtEverySlotOfALeftPaddedBatch) {
     slot.add_(1);
     EXPECT_LT((got - expected).abs().max().item<double>(), 1e-5) << "step " << s;
   }
+}
+
+TEST(FixedStepDecoder, StepsGiveTheEagerDecodersTokensRowByRow) {
+  // The decoder driven directly, not through generate(): row r is document r, prompt r.
+  GPT m = tiny_model();
+  const auto prompts = mixed_prompts();
+  GenerateOptions o;
+  o.documents = static_cast<std::int64_t>(prompts.size());
+  o.max_tokens = 12;
+  o.seed = 8;
+  o.sampler.top_k = 20;
+  o.decode = DecodeMode::eager;
+  const auto eager = generate(m, prompts, o, at::kCPU);
+  FixedStepDecoder decoder(m, o.sampler, o.documents, 10, o.max_tokens, at::kCPU, /*capture=*/false);
+  std::vector<const std::vector<std::int32_t>*> rows;
+  for (const auto& p : prompts) rows.push_back(&p);
+  decoder.start(rows);
+  std::vector<std::vector<std::int32_t>> got(prompts.size());
+  std::vector<bool> ended(prompts.size(), false);
+  std::vector<float> u(prompts.size());
+  const std::vector<std::int32_t> ban(prompts.size(), -1);
+  for (std::int64_t g = 0; g < o.max_tokens; ++g) {
+    for (std::size_t r = 0; r < prompts.size(); ++r) u[r] = sampling_uniform(o.seed, r, static_cast<std::uint64_t>(g));
+    const std::int64_t* t = decoder.step(u, ban);
+    for (std::size_t r = 0; r < prompts.size(); ++r) {
+      if (ended[r]) continue;
+      if (t[r] == Tokenizer::kEosId) {
+        ended[r] = true;
+      } else {
+        got[r].push_back(static_cast<std::int32_t>(t[r]));
+      }
+    }
+  }
+  for (std::size_t r = 0; r < prompts.size(); ++r) EXPECT_EQ(got[r], eager[r].tokens) << "row " << r;
 }
 
 TEST(DecodeAt, RefusesACacheThatWasNeverFilled) {
@@ -152,6 +187,15 @@ TEST(DecodeMode, NamesRoundTripAndUnknownNamesAreRefused) {
     EXPECT_EQ(parse_decode_mode(decode_mode_name(mode)), mode);
   }
   EXPECT_THROW(parse_decode_mode("cudagraph"), Error);
+}
+
+TEST(FixedStepDecoder, RefusesStepsBeforeStartAndACacheBeyondTheContext) {
+  GPT m = tiny_model();  // context 48
+  FixedStepDecoder decoder(m, SamplerConfig{}, 2, 3, 2, at::kCPU, /*capture=*/false);
+  const std::vector<float> u{0.5f, 0.5f};
+  const std::vector<std::int32_t> ban{-1, -1};
+  EXPECT_THROW(decoder.step(u, ban), Error);
+  EXPECT_THROW(FixedStepDecoder(m, SamplerConfig{}, 2, 10, 39, at::kCPU, false), Error);
 }
 
 TEST(FixedStepDecoder, RefusesMoreStepsThanItHasRoomFor) {

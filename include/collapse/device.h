@@ -12,7 +12,8 @@ namespace collapse {
 c10::Device resolve_device(const std::string& name);
 
 // bf16 autocast on CUDA for the scope's lifetime (fp32 elsewhere: on a CPU device it does
-// nothing). Matmuls run in bf16, reductions and the loss in fp32.
+// nothing). Matmuls run in bf16, reductions and the loss in fp32. The outermost scope frees
+// autocast's cached weight casts when it ends; nested scopes leave them to it.
 class AutocastScope {
  public:
   explicit AutocastScope(const c10::Device& device);

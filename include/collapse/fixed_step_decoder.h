@@ -17,6 +17,10 @@
 //
 // Without capture (DecodeMode::fixed, or on the CPU) the same step runs eagerly: that is how the
 // tests check, on any machine, that fixed shapes give the eager decoder's tokens.
+//
+// Lifetime: under bf16 autocast a captured graph reads the weight casts that autocast caches, so
+// a decoder must be created inside an AutocastScope (device.h) and destroyed before it ends, as
+// generate() does; everything else the graph reads is owned by the decoder.
 #pragma once
 
 #include <cstdint>
@@ -66,6 +70,7 @@ class FixedStepDecoder {
  private:
   struct Graph;           // CUDA builds: the graph, its stream and pinned host buffers
   void run_step();        // the device work of one step
+  void capture();         // records run_step() into the graph (CUDA builds only)
   template <class F>
   void on_stream(F&& f);  // runs f with the graph's stream current (CUDA capture only)
 
