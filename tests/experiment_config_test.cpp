@@ -208,6 +208,9 @@ TEST(ExperimentConfig, WrongTypesAndRangesNameKeyAndAllowedValues) {
             "+ special ids + merges), got 100");
   EXPECT_EQ(error_of("name = \"x\"\n[generate]\nkeep_prompt = 1\n"),
             "exp.toml: [generate] keep_prompt must be true or false, got 1");
+  EXPECT_EQ(error_of("name = \"x\"\n[generate]\ndecode = \"cudagraph\"\n"),
+            "exp.toml: [generate] decode must be \"auto\", \"eager\", \"fixed\" or \"graph\", "
+            "got \"cudagraph\"");
   EXPECT_TRUE(error_of("name = \"x\"\n[score]\nmetrics = [\"distinct_9\"]\n")
                   .starts_with("exp.toml: [score] metrics names an unknown metric 'distinct_9' "
                                "(the metrics are test_perplexity, ppl_mean, "));
@@ -301,6 +304,7 @@ documents = 7
 max_tokens = 32
 prompt = "file:prompts/p.txt"
 keep_prompt = true
+decode = "fixed"
 [sampler]
 temperature = 0.7
 top_k = 40
@@ -332,6 +336,7 @@ TEST(ExperimentConfig, ResolvedTomlReadsBackTheSameConfig) {
   // Paths are resolved against the file's folder.
   EXPECT_EQ(c.base.corpus.source, (dir / "my-corpus.jsonl").string());
   EXPECT_EQ(c.base.generate.prompt, "file:" + (dir / "prompts/p.txt").string());
+  EXPECT_EQ(c.base.generate.decode, "fixed");
 
   const std::string resolved = resolved_toml(c);
   // Every default is written out.
