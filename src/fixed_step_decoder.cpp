@@ -21,11 +21,33 @@ namespace {
 
 constexpr std::int32_t kBos = Tokenizer::kBosId, kPad = Tokenizer::kPadId;
 
-bool penalties_on(const SamplerConfig& c) {
-  return c.repetition_penalty != 1.0f || c.presence_penalty != 0.0f || c.frequency_penalty != 0.0f;
-}
-
 }  // namespace
+
+LeftPaddedPrompts left_pad_prompts(const std::vector<const std::vector<std::int32_t>*>& prompts,
+                                   std::int64_t width, std::int64_t capacity) {
+  const auto B = static_cast<std::int64_t>(prompts.size());
+  LeftPaddedPrompts out{at::full({B, width}, kPad, at::kLong), at::zeros({B, capacity}, at::kInt),
+                        at::empty({B}, at::kInt), at::empty({B}, at::kLong)};
+  auto tok = out.tokens.accessor<std::int64_t, 2>();
+  auto hist = out.history.accessor<std::int32_t, 2>();
+  auto lengths = out.lengths.accessor<std::int32_t, 1>();
+  auto pad = out.pad.accessor<std::int64_t, 1>();
+  for (std::int64_t b = 0; b < B; ++b) {
+    const auto& p = *prompts[static_cast<std::size_t>(b)];
+    const std::int64_t length = 1 + static_cast<std::int64_t>(p.size()), offset = width - length;
+    if (offset < 0 || length > capacity) {
+      fail("BOS + a prompt of {} tokens exceeds the {} slots given to it", p.size(), width);
+    }
+    tok[b][offset] = kBos, hist[b][0] = kBos;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      tok[b][offset + 1 + static_cast<std::int64_t>(i)] = p[i];
+      hist[b][1 + static_cast<std::int64_t>(i)] = p[i];
+    }
+    lengths[b] = static_cast<std::int32_t>(length);
+    pad[b] = offset;
+  }
+  return out;
+}
 
 #if defined(COLLAPSE_HAVE_KERNELS)
 // Captures need a stream other than the default one; the decoder does all its device work there,
@@ -159,23 +181,7 @@ void FixedStepDecoder::start(const std::vector<const std::vector<std::int32_t>*>
   if (static_cast<std::int64_t>(prompts.size()) != batch_) {
     fail("FixedStepDecoder::start: {} prompts for a batch of {}", prompts.size(), batch_);
   }
-  at::Tensor tokens = at::full({batch_, width_}, kPad, at::kLong);
-  at::Tensor history = at::zeros({batch_, capacity_}, at::kInt);
-  at::Tensor lengths = at::empty({batch_}, at::kInt), pad = at::empty({batch_}, at::kLong);
-  auto tok = tokens.accessor<std::int64_t, 2>();
-  auto hist = history.accessor<std::int32_t, 2>();
-  for (std::int64_t b = 0; b < batch_; ++b) {
-    const auto& p = *prompts[static_cast<std::size_t>(b)];
-    const std::int64_t length = 1 + static_cast<std::int64_t>(p.size()), offset = width_ - length;
-    if (offset < 0) fail("FixedStepDecoder::start: a prompt of {} tokens exceeds the width {}", p.size(), width_);
-    tok[b][offset] = kBos, hist[b][0] = kBos;
-    for (std::size_t i = 0; i < p.size(); ++i) {
-      tok[b][offset + 1 + static_cast<std::int64_t>(i)] = p[i];
-      hist[b][1 + static_cast<std::int64_t>(i)] = p[i];
-    }
-    lengths[b] = static_cast<std::int32_t>(length);
-    pad[b] = offset;
-  }
+  const auto [tokens, history, lengths, pad] = left_pad_prompts(prompts, width_, capacity_);
   on_stream([&] {
     const at::Tensor device_tokens = tokens.to(device_);
     if (cache_.keys.empty()) {
@@ -209,7 +215,7 @@ void FixedStepDecoder::run_step() {
   // A row may come back -1 (no finite logit): the host fails on it if the row is live, but the
   // model still runs on every row, so it gets a valid id.
   const at::Tensor feed = next_.clamp_min(0);
-  if (penalties_on(sampler_)) {
+  if (sampler_.penalizes()) {
     history_.scatter_(1, lengths_.to(at::kLong).unsqueeze(1), feed.to(at::kInt).unsqueeze(1));
   }
   lengths_.add_(1);

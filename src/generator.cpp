@@ -17,7 +17,7 @@
 namespace collapse {
 namespace {
 
-constexpr std::int32_t kBos = Tokenizer::kBosId, kEos = Tokenizer::kEosId, kPad = Tokenizer::kPadId;
+constexpr std::int32_t kEos = Tokenizer::kEosId;
 
 // The rows of one batch being decoded, in the layout sample_tokens() reads.
 struct Rows {
@@ -46,26 +46,10 @@ struct Rows {
 // `max_tokens` more slots.
 Rows prefill(GPT& model, const std::vector<const std::vector<std::int32_t>*>& prompts,
              std::int64_t max_tokens, const c10::Device& device) {
-  const auto B = static_cast<std::int64_t>(prompts.size());
   std::int64_t width = 0;
   for (const auto* p : prompts) width = std::max<std::int64_t>(width, 1 + static_cast<std::int64_t>(p->size()));
   const std::int64_t capacity = width + max_tokens;
-  at::Tensor tokens = at::full({B, width}, kPad, at::kLong);
-  at::Tensor history = at::zeros({B, capacity}, at::kInt);
-  at::Tensor lengths = at::empty({B}, at::kInt), pad = at::empty({B}, at::kLong);
-  auto tok = tokens.accessor<std::int64_t, 2>();
-  auto hist = history.accessor<std::int32_t, 2>();
-  for (std::int64_t b = 0; b < B; ++b) {
-    const auto& p = *prompts[static_cast<std::size_t>(b)];
-    const std::int64_t length = 1 + static_cast<std::int64_t>(p.size()), offset = width - length;
-    tok[b][offset] = kBos, hist[b][0] = kBos;
-    for (std::size_t i = 0; i < p.size(); ++i) {
-      tok[b][offset + 1 + static_cast<std::int64_t>(i)] = p[i];
-      hist[b][1 + static_cast<std::int64_t>(i)] = p[i];
-    }
-    lengths[b] = static_cast<std::int32_t>(length);
-    pad[b] = offset;
-  }
+  const auto [tokens, history, lengths, pad] = left_pad_prompts(prompts, width, capacity);
   Rows rows;
   rows.cache = DecodeCache(pad.to(device), capacity);
   rows.history = history.to(device);

@@ -18,10 +18,6 @@
 namespace collapse {
 namespace {
 
-bool penalties_on(const SamplerConfig& c) {
-  return c.repetition_penalty != 1.0f || c.presence_penalty != 0.0f || c.frequency_penalty != 0.0f;
-}
-
 // "float32 [2, 5]" or "undefined", for error messages.
 std::string describe(const at::Tensor& t) {
   if (!t.defined()) return "undefined";
@@ -43,7 +39,7 @@ void check_inputs(const SamplerConfig& config, const at::Tensor& logits,
   };
   check_rows("uniforms", uniforms, at::kFloat);
   check_rows("banned", banned, at::kInt);
-  if (penalties_on(config)) {
+  if (config.penalizes()) {
     const at::Tensor& tokens = history.tokens;
     if (!tokens.defined() || tokens.dim() != 2 || tokens.size(0) != batch ||
         tokens.scalar_type() != at::kInt) {
@@ -63,7 +59,7 @@ at::Tensor sample_on_host(const SamplerConfig& config, const at::Tensor& logits,
   const at::Tensor u = uniforms.to(at::kCPU).contiguous();
   const at::Tensor ban = banned.to(at::kCPU).contiguous();
   const std::int64_t batch = x.size(0), vocab = x.size(1);
-  const bool penalties = penalties_on(config);
+  const bool penalties = config.penalizes();
   at::Tensor tokens, lengths, prompts;
   std::int64_t capacity = 0;
   if (penalties) {
@@ -161,7 +157,7 @@ void launch(const SamplerConfig& config, const at::Tensor& params, const at::Ten
   b.params = reinterpret_cast<const kernels::SamplingParams*>(params.data_ptr());
   b.uniforms = u.data_ptr<float>();
   b.banned = ban.data_ptr<std::int32_t>();
-  if (penalties_on(config)) {
+  if (config.penalizes()) {
     b.history = history.tokens.data_ptr<std::int32_t>();
     b.history_capacity = history.tokens.size(1);
     b.history_lengths = history.lengths.data_ptr<std::int32_t>();
@@ -177,7 +173,7 @@ bool sample_on_device(const SamplerConfig& config, const at::Tensor& logits,
                       const TokenHistory& history, const at::Tensor& uniforms,
                       const at::Tensor& banned, at::Tensor& out) {
   const c10::cuda::CUDAGuard guard(logits.device());
-  const bool penalties = penalties_on(config);
+  const bool penalties = config.penalizes();
   const std::int64_t capacity = penalties ? history.tokens.size(1) : 0;
   if (!kernels::sampling_fits(logits.size(1), capacity, penalties)) return false;
   const at::Tensor x = logits.stride(1) == 1 ? logits : logits.contiguous();
@@ -211,7 +207,7 @@ bool sampling_kernel_fits(const SamplerConfig& config, const c10::Device& device
 #if defined(COLLAPSE_HAVE_KERNELS)
   if (!sampling_uses_kernel(config, device)) return false;
   const c10::cuda::CUDAGuard guard(device);
-  const bool penalties = penalties_on(config);
+  const bool penalties = config.penalizes();
   return kernels::sampling_fits(vocab, penalties ? history_capacity : 0, penalties);
 #else
   (void)config, (void)device, (void)vocab, (void)history_capacity;
@@ -251,7 +247,7 @@ void sample_tokens_with_kernel(const SamplerConfig& config, const at::Tensor& pa
   if (out.scalar_type() != at::kLong || out.dim() != 1 || out.size(0) != logits.size(0)) {
     fail("sample_tokens_with_kernel: out must be [{}] int64, got {}", logits.size(0), describe(out));
   }
-  const bool penalties = penalties_on(config);
+  const bool penalties = config.penalizes();
   if (penalties) {
     require("history tokens", history.tokens);
     require("history lengths", history.lengths);

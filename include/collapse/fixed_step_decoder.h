@@ -37,6 +37,17 @@
 
 namespace collapse {
 
+// BOS + each prompt, left-padded to `width` slots, as both decoders prefill them (on the CPU):
+//   tokens  [B, width] int64: pad ids, then BOS and the prompt
+//   history [B, capacity] int32: BOS and the prompt from slot 0, zeros after
+//   lengths [B] int32: 1 + the prompt's length;  pad [B] int64: the slot of the row's BOS
+// Error when BOS + a prompt exceeds `width`.
+struct LeftPaddedPrompts {
+  at::Tensor tokens, history, lengths, pad;
+};
+LeftPaddedPrompts left_pad_prompts(const std::vector<const std::vector<std::int32_t>*>& prompts,
+                                   std::int64_t width, std::int64_t capacity);
+
 class FixedStepDecoder {
  public:
   // `batch` rows whose BOS + prompt take at most `width` slots, and at most `max_tokens` steps per

@@ -71,6 +71,10 @@ struct SamplerConfig {
 
   static std::vector<SamplerStep> default_order();
   bool greedy() const { return temperature == 0.0f; }
+  // Whether a penalty reads the token history (repetition, presence or frequency).
+  bool penalizes() const {
+    return repetition_penalty != 1.0f || presence_penalty != 0.0f || frequency_penalty != 0.0f;
+  }
   // Throws Error naming the flag and the allowed range for an out-of-range value.
   void validate() const;
   nlohmann::json to_json() const;
