@@ -59,7 +59,8 @@ CommandResult run_shell(const std::string& command) {
 
 CommandResult run_collapse(const std::vector<std::string>& args) {
   std::string command = "COLLAPSE_PROGRESS=plain " + quote(COLLAPSE_BIN);
-  for (const auto& a : args) command += " " + quote(a);
+  // append() rather than `" " + quote(a)`: GCC 12 warns falsely (-Wrestrict) on the temporary.
+  for (const auto& a : args) command.append(" ").append(quote(a));
   return run_shell(command);
 }
 
