@@ -20,10 +20,10 @@
 #include <cstdlib>
 #include <string>
 
-#include "collapse/device.h"
-#include "collapse/fixed_step_decoder.h"
-#include "collapse/generator.h"
-#include "collapse/model.h"
+#include "collapse/model/device.h"
+#include "collapse/generate/fixed_step_decoder.h"
+#include "collapse/generate/generator.h"
+#include "collapse/model/model.h"
 
 namespace {
 

@@ -18,11 +18,11 @@
 #include <cstdlib>
 #include <map>
 
-#include "collapse/device.h"
-#include "collapse/ngram_device.h"
-#include "collapse/ngram_metrics.h"
-#include "collapse/random.h"
-#include "collapse/self_bleu.h"
+#include "collapse/model/device.h"
+#include "collapse/score/ngram_engine.h"
+#include "collapse/score/ngram_metrics.h"
+#include "collapse/util/random.h"
+#include "collapse/score/self_bleu.h"
 
 namespace {
 

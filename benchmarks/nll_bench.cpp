@@ -19,8 +19,8 @@
 
 #include <cstdlib>
 
-#include "collapse/device.h"
-#include "collapse/token_nll.h"
+#include "collapse/model/device.h"
+#include "collapse/model/token_nll.h"
 
 #if defined(COLLAPSE_HAVE_KERNELS)
 #include <c10/cuda/CUDACachingAllocator.h>

@@ -20,9 +20,9 @@
 
 #include <fmt/format.h>
 
-#include "collapse/device.h"
-#include "collapse/philox.h"
-#include "collapse/sample_tokens.h"
+#include "collapse/model/device.h"
+#include "collapse/generate/philox.h"
+#include "collapse/generate/sampler_batch.h"
 
 namespace {
 

@@ -15,8 +15,8 @@
 
 #include <cstdlib>
 
-#include "collapse/device.h"
-#include "collapse/model.h"
+#include "collapse/model/device.h"
+#include "collapse/model/model.h"
 
 namespace {
 

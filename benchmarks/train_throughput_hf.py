@@ -11,7 +11,7 @@ import time
 import torch
 import transformers
 
-PRESETS = {  # must match ModelConfig::preset in src/model_config.cpp
+PRESETS = {  # must match ModelConfig::preset in src/model/model_config.cpp
     "tiny": dict(n_layer=2, n_head=4, d_model=128, ffn=384, context=128),
     "small": dict(n_layer=6, n_head=6, d_model=384, ffn=1024, context=256),
     "base": dict(n_layer=12, n_head=12, d_model=768, ffn=2048, context=1024),

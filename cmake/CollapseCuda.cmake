@@ -23,9 +23,8 @@ if(NOT COLLAPSE_CUDA STREQUAL "OFF")
     set(CMAKE_CUDA_STANDARD 20)
     if(COLLAPSE_KERNEL_SOURCES)
       add_library(collapse_kernels STATIC ${COLLAPSE_KERNEL_SOURCES})
+      # kernels/ also holds the host/device headers shared with the CPU references (ngram_key.h).
       target_include_directories(collapse_kernels PUBLIC "${PROJECT_SOURCE_DIR}/kernels")
-      # Host/device headers shared with the CPU references (e.g. collapse/ngram_key.h).
-      target_include_directories(collapse_kernels PRIVATE "${PROJECT_SOURCE_DIR}/include")
       find_package(CUDAToolkit REQUIRED)
       target_link_libraries(collapse_kernels PUBLIC CUDA::cudart)
       # Set on the target: a CUDA build of torch resets CMAKE_CUDA_ARCHITECTURES globally.

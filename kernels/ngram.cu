@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <climits>
 
-#include "collapse/ngram_key.h"
+#include "ngram_key.h"
 
 namespace collapse::kernels {
 namespace {

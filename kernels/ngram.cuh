@@ -1,7 +1,7 @@
 // N-gram counting on the GPU: keys of token windows inside documents, then sort + run-length
 // encode with CUB. The definitions are ngram_count.h's; the CPU references (collapse::reference::
-// in src/ngram_count.cpp) compute the very same integers with the same keys
-// (include/collapse/ngram_key.h), and tests/ngram_kernel_test.cpp holds the two to equality.
+// in src/score/ngram_count.cpp) compute the very same integers with the same keys
+// (kernels/ngram_key.h), and tests/score/ngram_kernel_test.cpp holds the two to equality.
 //
 // Memory: every pointer is device memory owned by the caller, including `workspace`, whose size
 // the matching *_workspace_bytes function gives (256-byte aligned). Errors come back as the

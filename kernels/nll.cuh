@@ -1,5 +1,5 @@
 // Per-token negative log-likelihood from logits, fused: one read of every logit, no second
-// [rows, vocab] tensor. The definition (the CPU reference is src/token_nll.cpp's
+// [rows, vocab] tensor. The definition (the CPU reference is src/model/token_nll.cpp's
 // reference_token_nll: log_softmax in fp32 + gather):
 //
 //   nll[r] = logsumexp(x[r, 0..vocab)) - x[r, target[r]]        (nats, fp32)

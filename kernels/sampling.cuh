@@ -1,11 +1,11 @@
 // The sampler chain fused into one launch per decode step: one block per row of logits turns the
-// row into one token. The definition is include/collapse/sampling.h (the CPU reference, which the
+// row into one token. The definition is include/collapse/generate/sampler_chain.h (the CPU reference, which the
 // GPU tests compare against); this kernel runs the chains whose active steps come in the order
 //
 //   [banned token] repetition_penalty, penalties (presence/frequency), temperature, top_k, top_p,
 //   min_p, then inverse-transform sampling in vocabulary order (or greedy argmax)
 //
-// and no typical_p. The glue (src/sample_tokens.cpp) sends every other chain to the reference.
+// and no typical_p. The glue (src/generate/sampler_batch.cpp) sends every other chain to the reference.
 //
 // How (docs/sampling.md has the long form):
 //   * Penalties: the row's history (at most kSamplingMaxHistory tokens) is sorted in shared memory
@@ -46,7 +46,7 @@ namespace collapse::kernels {
 // The longest history per row the penalties take (collapse::kSamplingMaxHistory).
 inline constexpr std::int64_t kSamplingMaxHistory = 4096;
 
-// One row's chain. Neutral values switch a step off (sampling.h's SamplerConfig).
+// One row's chain. Neutral values switch a step off (sampler_chain.h's SamplerConfig).
 struct SamplingParams {
   float repetition_penalty;  // 1 = off
   float presence_penalty;    // 0 = off

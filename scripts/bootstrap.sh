@@ -106,7 +106,7 @@ torch=$version
 # transformers does not need torch to install, but a resolver may still try to change it:
 # the constraint pins torch to the installed version, so pip fails instead of replacing it.
 # Then the fallback installs transformers without dependencies plus its real dependencies.
-# nltk is pinned: tests/self_bleu_test.cpp holds our self-BLEU to its sentence_bleu.
+# nltk is pinned: tests/score/self_bleu_test.cpp holds our self-BLEU to its sentence_bleu.
 nltk_spec=nltk==3.10.4
 helpers_ok() { "$python" -c 'import numpy, safetensors, transformers, nltk' >/dev/null 2>&1; }
 if helpers_ok; then

@@ -1,12 +1,12 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "collapse/checkpoint.h"
-#include "collapse/dataset.h"
-#include "collapse/device.h"
-#include "collapse/error.h"
-#include "collapse/evaluate.h"
-#include "collapse/progress.h"
+#include "collapse/model/load_model.h"
+#include "collapse/data/dataset.h"
+#include "collapse/model/device.h"
+#include "collapse/util/error.h"
+#include "collapse/train/evaluate.h"
+#include "collapse/util/progress.h"
 #include "commands.h"
 
 namespace collapse::cli {

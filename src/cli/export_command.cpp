@@ -1,9 +1,10 @@
 #include <CLI/CLI.hpp>
 
-#include "collapse/atomic_file.h"
-#include "collapse/error.h"
-#include "collapse/export.h"
-#include "collapse/tokenizer.h"
+#include "collapse/util/atomic_file.h"
+#include "collapse/util/error.h"
+#include "collapse/model/hf_export.h"
+#include "collapse/model/load_model.h"
+#include "collapse/data/tokenizer.h"
 #include "commands.h"
 
 namespace collapse::cli {

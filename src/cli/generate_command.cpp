@@ -2,14 +2,14 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "collapse/checkpoint.h"
-#include "collapse/dataset.h"
-#include "collapse/device.h"
-#include "collapse/error.h"
-#include "collapse/generator.h"
-#include "collapse/progress.h"
-#include "collapse/prompts.h"
-#include "collapse/samples.h"
+#include "collapse/model/load_model.h"
+#include "collapse/data/dataset.h"
+#include "collapse/model/device.h"
+#include "collapse/util/error.h"
+#include "collapse/generate/generator.h"
+#include "collapse/util/progress.h"
+#include "collapse/generate/prompts.h"
+#include "collapse/generate/samples_file.h"
 #include "commands.h"
 #include "sampler_flags.h"
 

@@ -5,7 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
-#include "collapse/error.h"
+#include "collapse/util/error.h"
 #include "commands.h"
 
 int main(int argc, char** argv) {

@@ -1,7 +1,7 @@
 #include <CLI/CLI.hpp>
 #include <thread>
 
-#include "collapse/dataset.h"
+#include "collapse/data/dataset.h"
 #include "commands.h"
 
 namespace collapse::cli {

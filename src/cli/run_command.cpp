@@ -1,13 +1,13 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
-#include "collapse/atomic_file.h"
-#include "collapse/device.h"
-#include "collapse/error.h"
-#include "collapse/experiment.h"
-#include "collapse/report.h"
-#include "collapse/run_results.h"
-#include "collapse/work_plan.h"
+#include "collapse/util/atomic_file.h"
+#include "collapse/model/device.h"
+#include "collapse/util/error.h"
+#include "collapse/experiment/engine.h"
+#include "collapse/report/report.h"
+#include "collapse/experiment/run_results.h"
+#include "collapse/experiment/work_plan.h"
 #include "commands.h"
 
 namespace collapse::cli {
@@ -59,36 +59,6 @@ void add_run_command(CLI::App& app) {
     const RunResults results = load_run(out);
     write_file_atomic(out / "report.html", report_html(results));
     std::printf("%s\nreport: %s\n", report_markdown(results).c_str(), (out / "report.html").c_str());
-  });
-}
-
-void add_sweep_command(CLI::App& app) {
-  struct Args {
-    std::string config, emit = "slurm", out, run;
-  };
-  auto a = std::make_shared<Args>();
-  CLI::App* cmd = app.add_subcommand(
-      "sweep",
-      "Write a job script that runs every (arm, seed) of an experiment as its own task, into one\n"
-      "shared run directory (`collapse run --arm A --seed S`); `collapse report` merges them.\n"
-      "Example: collapse sweep experiments/sampling-sweep.toml --emit slurm --out sweep.sbatch");
-  cmd->add_option("config", a->config, "experiment TOML file")->required();
-  cmd->add_option("--emit", a->emit, "scheduler: slurm (an array job, one GPU per task)")
-      ->check(CLI::IsMember({"slurm"}))
-      ->capture_default_str();
-  cmd->add_option("--out", a->out, "write the script here (default: stdout)");
-  cmd->add_option("--run", a->run, "the shared run directory (default: runs/<name>)");
-  cmd->callback([a] {
-    const ExperimentConfig config = load_experiment(a->config);
-    const std::filesystem::path run = a->run.empty() ? default_run_dir(config) : std::filesystem::path(a->run);
-    const std::string script = slurm_script(config, a->config, run);
-    if (a->out.empty()) {
-      std::fputs(script.c_str(), stdout);
-    } else {
-      write_file_atomic(a->out, script);
-      std::filesystem::permissions(a->out, std::filesystem::perms::owner_exec, std::filesystem::perm_options::add);
-      std::printf("wrote %s\n", a->out.c_str());
-    }
   });
 }
 

@@ -3,7 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <set>
 
-#include "collapse/error.h"
+#include "collapse/util/error.h"
 
 namespace collapse::cli {
 

@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "collapse/sampling.h"
+#include "collapse/generate/sampler_chain.h"
 
 namespace CLI {
 class App;

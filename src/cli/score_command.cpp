@@ -2,14 +2,14 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "collapse/checkpoint.h"
-#include "collapse/dataset.h"
-#include "collapse/device.h"
-#include "collapse/error.h"
-#include "collapse/progress.h"
-#include "collapse/samples.h"
-#include "collapse/scoring.h"
-#include "collapse/utf8.h"
+#include "collapse/model/load_model.h"
+#include "collapse/data/dataset.h"
+#include "collapse/model/device.h"
+#include "collapse/util/error.h"
+#include "collapse/util/progress.h"
+#include "collapse/generate/samples_file.h"
+#include "collapse/score/scoring.h"
+#include "collapse/util/utf8.h"
 #include "commands.h"
 
 namespace collapse::cli {

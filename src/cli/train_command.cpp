@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 #include <optional>
 
-#include "collapse/checkpoint.h"
-#include "collapse/progress.h"
-#include "collapse/trainer.h"
+#include "collapse/model/checkpoint.h"
+#include "collapse/util/progress.h"
+#include "collapse/train/trainer.h"
 #include "commands.h"
 
 namespace collapse::cli {

@@ -1,0 +1,194 @@
+// An experiment: the TOML file `collapse run` reads (docs/experiments.md is the reference of
+// every key, its default and its allowed values).
+//
+// Parsing is strict: an unknown key, a wrong type or an out-of-range value is an Error of one
+// line naming the file, the key and what is allowed, e.g.
+//   exp.toml: [train] steps must be a positive integer, got -3
+//   exp.toml: unknown key 'sampler.topp' (did you mean 'sampler.top_p'?)
+//   exp.toml: arm 'keep-10': [mix] real_fraction must be a number in [0, 1], got 1.5
+//
+// The file holds the base settings and any number of [[arm]] tables. Each arm has a name and
+// overrides any key of the base (not `name`), either as quoted dotted keys
+// ("mix.real_fraction" = 0.1), as TOML dotted keys (mix.real_fraction = 0.1) or as nested tables
+// ([arm.mix] real_fraction = 0.1). Without [[arm]] tables there is one arm, "default".
+// Every arm's settings are resolved in full: base defaults <- the file's base keys <- the arm's
+// overrides, then checked as a whole (e.g. the prompt plus max_tokens must fit the context).
+//
+// Paths (corpus.source when it is not a built-in corpus name, generate.prompt "file:PATH") are
+// relative to the folder of the TOML file and are stored resolved, as absolute paths, so the
+// resolved config (resolved_toml) means the same wherever it is read from.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "collapse/model/model_config.h"
+#include "collapse/generate/sampler_chain.h"
+
+namespace collapse {
+
+// A size given as a count of documents, a count of tokens, or relative to something else:
+//   generate.documents: an integer N (documents), "same" (prompt "bos": as many documents as
+//                       the real train split has; real-prefix / file prompts: one per prompt)
+//                       or "tokens:N" (whole batches of documents until at least N tokens)
+//   mix.synthetic:      "all" (every synthetic document), an integer N or "tokens:N"
+struct SizeSpec {
+  enum class Kind { documents, tokens, same, all };
+  Kind kind = Kind::same;
+  std::int64_t count = 0;  // for documents and tokens, >= 1
+
+  // "same", "all", "tokens:N", or the count of documents as a decimal string.
+  std::string to_string() const;
+  bool operator==(const SizeSpec&) const = default;
+};
+
+enum class TrainInit { scratch, gen0, previous };
+enum class MixRegime { replace, accumulate, fresh };
+enum class Dedup { none, exact, minhash };
+
+std::string to_string(TrainInit init);
+std::string to_string(MixRegime regime);
+std::string to_string(Dedup dedup);
+
+struct CorpusSettings {
+  std::string source = "sotu";  // built-in name (corpus.h) or an absolute path
+  std::int64_t vocab_size = 4096;
+  double valid_fraction = 0.05;
+  double test_fraction = 0.05;
+  std::uint64_t split_seed = 0;
+  bool operator==(const CorpusSettings&) const = default;
+};
+
+struct ModelSettings {
+  std::string preset = "tiny";  // tiny | small | base (model_config.h)
+  // 0 = the preset's value.
+  std::int64_t n_layer = 0, n_head = 0, d_model = 0, ffn_hidden = 0, context = 0;
+  // The preset with the overrides applied and vocab_size set.
+  ModelConfig resolve(std::int64_t vocab_size) const;
+  bool operator==(const ModelSettings&) const = default;
+};
+
+struct TrainSettings {
+  std::int64_t steps = 600;        // optimizer steps per generation
+  double epochs = 0.0;             // > 0: passes over the training set, replacing steps
+  std::int64_t batch_size = 16;    // sequences of `context` tokens per step
+  double lr = 3e-3;                // peak learning rate
+  std::int64_t warmup_steps = 50;
+  std::int64_t eval_every = 100;   // steps between valid-loss evaluations (best checkpoint)
+  TrainInit init = TrainInit::scratch;  // what generations >= 1 start from
+  std::int64_t gen0_steps = 0;     // steps for generation 0; 0 = `steps`
+  // Steps of generation k (ignores epochs).
+  std::int64_t steps_for(std::int64_t generation) const {
+    return generation == 0 && gen0_steps > 0 ? gen0_steps : steps;
+  }
+  bool operator==(const TrainSettings&) const = default;
+};
+
+struct GenerateSettings {
+  SizeSpec documents{SizeSpec::Kind::same, 0};
+  // Generated tokens per document, at most. BOS + prompt + max_tokens must fit the context:
+  // 127 fills the tiny preset's 128 positions after BOS.
+  std::int64_t max_tokens = 127;
+  std::int64_t min_tokens = 0;     // EOS is banned before this many
+  std::string prompt = "bos";      // prompts.h: bos | real-prefix:K | file:PATH (PATH absolute)
+  std::int64_t batch_size = 64;    // documents per decoding batch
+  bool keep_prompt = false;        // the synthetic document is prompt + continuation
+  std::string decode = "auto";     // generator.h's DecodeMode: auto | eager | fixed | graph
+  bool operator==(const GenerateSettings&) const = default;
+};
+
+struct MixSettings {
+  MixRegime regime = MixRegime::replace;
+  double real_fraction = 0.0;         // share of the real train documents kept, in [0, 1]
+  std::int64_t fresh_documents = 0;   // fresh real documents per generation (regime fresh)
+  SizeSpec synthetic{SizeSpec::Kind::all, 0};
+  bool operator==(const MixSettings&) const = default;
+};
+
+struct CurateSettings {
+  // Keep synthetic documents whose perplexity under the gen-0 model lies between these
+  // quantiles; [0, 1] keeps all.
+  double ppl_filter_low = 0.0, ppl_filter_high = 1.0;
+  Dedup dedup = Dedup::none;
+  double minhash_threshold = 0.8;  // estimated Jaccard similarity at or above which a pair is a duplicate
+  std::int64_t minhash_ngram = 5;  // token n-grams (shingles) MinHash is computed over
+  std::int64_t best_of_k = 1;      // candidates per prompt; 1 = off
+  std::string best_of_metric = "ppl";  // "ppl": lowest perplexity under the gen-0 model
+  bool ppl_filter_enabled() const { return ppl_filter_low > 0.0 || ppl_filter_high < 1.0; }
+  bool operator==(const CurateSettings&) const = default;
+};
+
+struct ScoreSettings {
+  std::vector<std::string> metrics;  // empty = all (metric_catalog.h)
+  std::int64_t self_bleu_hypotheses = 500;  // 0 = every document
+  std::int64_t self_bleu_references = 500;  // 0 = every document
+  bool operator==(const ScoreSettings&) const = default;
+};
+
+// Everything an arm runs with.
+struct ExperimentSettings {
+  std::vector<std::uint64_t> seeds{0};  // non-empty, unique
+  std::int64_t generations = 5;         // generations 0..generations-1
+  std::string device = "auto";          // auto | cpu | cuda | cuda:N
+  CorpusSettings corpus;
+  ModelSettings model;
+  TrainSettings train;
+  GenerateSettings generate;
+  SamplerConfig sampler;
+  MixSettings mix;
+  CurateSettings curate;
+  ScoreSettings score;
+
+  // Flat: one member per key, named by its dotted path ("train.steps", "seeds"), values as the
+  // TOML holds them. Every key is present. For diffs: json_differences(a.to_json(), b.to_json())
+  // names exactly the keys that changed.
+  nlohmann::json to_json() const;
+  bool operator==(const ExperimentSettings& other) const { return to_json() == other.to_json(); }
+};
+
+struct ArmConfig {
+  std::string name;
+  ExperimentSettings settings;  // fully resolved
+  // The keys where this arm differs from the base, flat as in to_json (empty for "default").
+  nlohmann::json overrides = nlohmann::json::object();
+  nlohmann::json to_json() const { return settings.to_json(); }
+};
+
+struct ExperimentConfig {
+  std::string name;                  // [A-Za-z0-9_.-]+
+  std::filesystem::path file;        // where it was read from
+  ExperimentSettings base;           // the file's settings before arm overrides
+  std::vector<ArmConfig> arms;       // in file order; one "default" arm when the file has none
+  bool explicit_arms = false;        // the file had [[arm]] tables
+
+  // The arm of that name; Error listing the arms when there is none.
+  const ArmConfig& arm(const std::string& name) const;
+};
+
+// Reads and checks `path` (strict, as above). Errors name `path` as given.
+ExperimentConfig load_experiment(const std::filesystem::path& path);
+// The same from TOML text; `file` names it in errors and anchors relative paths (its folder).
+ExperimentConfig parse_experiment(const std::string& toml, const std::filesystem::path& file);
+
+// The resolved config as TOML: every key of the base written out (defaults included), then one
+// [[arm]] per arm with its overrides as quoted dotted keys. parse_experiment of the result gives
+// the same config.
+std::string resolved_toml(const ExperimentConfig& config);
+
+// Every key of ExperimentSettings::to_json, in schema order, with "what is allowed" for docs and
+// for error messages, e.g. {"train.steps", "a positive integer"}.
+struct ConfigKey {
+  std::string key;
+  std::string allowed;
+};
+std::vector<ConfigKey> experiment_config_keys();
+
+// Names of arms, experiments and run directories: [A-Za-z0-9_.-]+, not only dots, and none of
+// the names a run directory uses for itself (data, experiment.toml, metrics.csv, ...).
+bool valid_run_name(const std::string& name);
+
+}  // namespace collapse

@@ -1,0 +1,55 @@
+// The mixer: which documents generation k of an experiment trains on.
+//
+// Generation 0 trains on the real train split only. For k >= 1 (regimes, see EXPERIMENTS.md):
+//   replace     the synthetic corpus of generation k-1, plus the retained real share
+//   accumulate  every real train document plus the synthetic corpora of generations 0..k-1
+//   fresh       the synthetic corpus of generation k-1, plus `fresh_documents` real documents
+//               never used before, drawn from a held-in pool (see below), plus the retained share
+// real_fraction r (replace and fresh): a seeded random round(r * n) of the real train documents
+// that generation 0 trained on, drawn again each generation (Shumailov et al.'s "10% of the
+// original data kept"); keyed by (seed, generation), so it is reproducible.
+// fresh: the real train split is shuffled once by the seed; the last
+// (generations - 1) * fresh_documents documents form the pool, generation 0 trains on the rest,
+// and generation k draws pool slice k-1.
+// mix.synthetic caps how much of each synthetic corpus is used: "all", N documents (the first N
+// after curation) or "tokens:N" (documents in order until N tokens).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "collapse/experiment/experiment_config.h"
+
+namespace collapse {
+
+// One generation's training set, by reference: real train documents by index, and per earlier
+// generation the indices of its (curated) synthetic documents.
+struct TrainSet {
+  std::vector<std::int64_t> real;  // indices into the real train split, in training-file order
+  struct Synthetic {
+    std::int64_t generation = 0;
+    std::vector<std::int64_t> documents;  // indices into that generation's samples
+  };
+  std::vector<Synthetic> synthetic;
+
+  std::int64_t documents() const;
+  // {"real": {"documents": n, "indices": [...]}, "synthetic": [{"generation", "documents",
+  // "indices"}], "total_documents"}: train_set.json, with whatever curation adds.
+  nlohmann::json to_json() const;
+};
+
+// The real train documents generation 0 trains on (all of them, except the fresh pool).
+std::vector<std::int64_t> generation0_real_documents(const ExperimentSettings& s,
+                                                     std::int64_t real_documents, std::uint64_t seed);
+
+// Generation k's training set (k >= 1). `synthetic_sizes[j]` gives, for each earlier generation
+// j < k, the token lengths of its curated synthetic documents, in order (so "tokens:N" can be
+// resolved); only the generations the regime uses are read.
+TrainSet mix_training_set(const ExperimentSettings& s, std::int64_t generation, std::uint64_t seed,
+                          std::int64_t real_documents,
+                          const std::vector<std::vector<std::int64_t>>& synthetic_lengths);
+
+}  // namespace collapse

@@ -1,0 +1,23 @@
+// Export to the Hugging Face layout, loadable as transformers' LlamaForCausalLM:
+//   DIR/config.json        LlamaConfig (hidden_size, num_hidden_layers, rope_theta, ...) + "collapse"
+//   DIR/model.safetensors  fp32 weights named model.embed_tokens.weight,
+//                          model.layers.N.self_attn.{q,k,v,o}_proj.weight,
+//                          model.layers.N.mlp.{gate,up,down}_proj.weight,
+//                          model.layers.N.{input,post_attention}_layernorm.weight,
+//                          model.norm.weight, lm_head.weight (only when not tied)
+//   DIR/tokenizer.model    the SentencePiece model
+#pragma once
+
+#include <filesystem>
+
+#include "collapse/model/checkpoint.h"
+
+namespace collapse {
+
+void export_hf(GPT& model, const CheckpointMeta& meta, const std::filesystem::path& tokenizer_model,
+               const std::filesystem::path& out_dir);
+
+// Loads an export folder back (what load_model does for such a folder).
+LoadedModel load_hf_export(const std::filesystem::path& dir, const c10::Device& device);
+
+}  // namespace collapse

@@ -1,0 +1,155 @@
+// The GPT: a Llama-style decoder-only transformer as a torch::nn::Module.
+//
+//   x = embed(tokens)
+//   for each layer:  x = x + Attention(RMSNorm(x))   (causal, rotary positions, no biases)
+//                    x = x + SwiGLU(RMSNorm(x))      (down(silu(gate(x)) * up(x)))
+//   logits = lm_head(RMSNorm(x))                      (lm_head tied to embed when configured)
+//
+// Rotary embeddings use the "rotate half" convention of Hugging Face's Llama
+// (q' = q * cos + rotate_half(q) * sin, frequencies theta^(-2i/head_dim)), so the weights export
+// to LlamaForCausalLM without any permutation. Parameter names follow the Hugging Face layout
+// (layers.N.self_attn.q_proj.weight, ...), see hf_export.h.
+#pragma once
+
+#include <cstdint>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include "collapse/model/model_config.h"
+
+namespace collapse {
+
+// Keys and values of past positions, one entry per layer, each [batch, n_head, length, head_dim].
+// Empty before the first forward; forward() appends the new positions.
+struct KVCache {
+  std::vector<at::Tensor> keys, values;
+  std::int64_t length() const { return keys.empty() ? 0 : keys.front().size(2); }
+  void clear() { keys.clear(), values.clear(); }
+};
+
+// Keys and values for batched decoding of rows whose prompts differ in length. Rows are
+// left-padded to a common length: row b's real tokens start at slot pad[b], so slot j holds
+// position j - pad[b]. Buffers of `capacity` slots are allocated on the first decode() and filled
+// in place; slots [0, length) are written. Pad slots are never attended to by real positions.
+struct DecodeCache {
+  std::vector<at::Tensor> keys, values;  // per layer [B, n_head, capacity, head_dim]
+  at::Tensor pad;                        // [B] int64, on the model's device
+  std::int64_t capacity = 0;
+  std::int64_t length = 0;
+
+  DecodeCache() = default;
+  DecodeCache(at::Tensor row_padding, std::int64_t slots)
+      : pad(std::move(row_padding)), capacity(slots) {}
+  std::int64_t batch() const { return pad.size(0); }
+  // Keeps rows `rows` ([R] int64, on the cache's device) in that order: drops finished rows,
+  // reorders or repeats beams.
+  void select_rows(const at::Tensor& rows);
+};
+
+class RMSNormImpl : public torch::nn::Module {
+ public:
+  RMSNormImpl(std::int64_t dim, double eps);
+  // Normalises in fp32 and returns the input dtype, as Hugging Face's LlamaRMSNorm does.
+  at::Tensor forward(const at::Tensor& x);
+  at::Tensor weight;
+
+ private:
+  double eps_;
+};
+TORCH_MODULE(RMSNorm);
+
+class AttentionImpl : public torch::nn::Module {
+ public:
+  explicit AttentionImpl(const ModelConfig& config);
+  // x: [B, T, d_model]; cos/sin: [T, head_dim]; past_k/past_v: [B, H, P, hd] or undefined.
+  // Returns the output and writes the full keys/values (past + new) to *k_out, *v_out.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                     const at::Tensor& past_k, const at::Tensor& past_v, at::Tensor* k_out,
+                     at::Tensor* v_out);
+  // Decoding step into preallocated buffers: x [B, T, d_model] are slots start..start+T-1;
+  // cos/sin [B, 1, T, head_dim]; k_buf/v_buf [B, H, capacity, hd] are written at those slots;
+  // mask [B, 1, T, start + T] bool says which slots each new position may attend to.
+  at::Tensor decode(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                    at::Tensor& k_buf, at::Tensor& v_buf, std::int64_t start, const at::Tensor& mask);
+  // The fixed-shape step (GPTImpl::decode_at): x [B, 1, d_model] is written at slot `slot`
+  // ([1] int64 on the device) and attends over all `capacity` slots under mask [B, 1, 1, capacity].
+  at::Tensor decode_at(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                       at::Tensor& k_buf, at::Tensor& v_buf, const at::Tensor& slot,
+                       const at::Tensor& mask);
+  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+
+ private:
+  // q and k rotated, v: each [B, H, T, hd].
+  std::tuple<at::Tensor, at::Tensor, at::Tensor> project(const at::Tensor& x, const at::Tensor& cos,
+                                                         const at::Tensor& sin);
+  std::int64_t n_head_, head_dim_;
+};
+TORCH_MODULE(Attention);
+
+class MLPImpl : public torch::nn::Module {
+ public:
+  explicit MLPImpl(const ModelConfig& config);
+  at::Tensor forward(const at::Tensor& x);
+  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+};
+TORCH_MODULE(MLP);
+
+class BlockImpl : public torch::nn::Module {
+ public:
+  explicit BlockImpl(const ModelConfig& config);
+  RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+  Attention self_attn{nullptr};
+  MLP mlp{nullptr};
+};
+TORCH_MODULE(Block);
+
+class GPTImpl : public torch::nn::Module {
+ public:
+  explicit GPTImpl(const ModelConfig& config);
+
+  // tokens: [B, T] int64. Without a cache: positions 0..T-1, causal attention. With a cache:
+  // positions cache->length()..+T-1, attending to the cached positions and causally among the
+  // new ones; the cache is extended. Returns logits [B, T, vocab] in fp32 (also under autocast).
+  at::Tensor forward(const at::Tensor& tokens, KVCache* cache = nullptr);
+  // The final normalised hidden states [B, T, d_model] (input to lm_head), same cache semantics.
+  at::Tensor hidden_states(const at::Tensor& tokens, KVCache* cache = nullptr);
+  // tokens: [B, T] int64, the next T slots of every row of `cache` (left padding included).
+  // Returns the fp32 logits [B, vocab] of the last new slot only: what decoding needs, without
+  // paying the output projection for every prompt position. The caller keeps every row's
+  // positions below the context (checking here would cost a device sync per step).
+  at::Tensor decode(const at::Tensor& tokens, DecodeCache& cache);
+  // One token per row ([B, 1] int64) at slot `slot`, a [1] int64 tensor on the model's device,
+  // into a cache whose buffers exist (a decode() filled the slots before it). Unlike decode(), the
+  // shapes and the launched work are the same at every slot: attention runs over all `capacity`
+  // slots, masked, and nothing is read back to the host, so a CUDA graph can capture the step once
+  // and replay it (fixed_step_decoder.h). cache.length is not advanced: the caller owns `slot`.
+  at::Tensor decode_at(const at::Tensor& tokens, DecodeCache& cache, const at::Tensor& slot);
+  // lm_head applied to hidden states, in fp32 whatever the autocast state.
+  at::Tensor logits(const at::Tensor& hidden);
+
+  const ModelConfig& config() const { return config_; }
+  // The output projection: lm_head's weight, or the embedding's when tied. [vocab, d_model].
+  at::Tensor output_weight() const;
+
+  torch::nn::Embedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers{nullptr};
+  RMSNorm norm{nullptr};
+  torch::nn::Linear lm_head{nullptr};  // null when tied
+
+ private:
+  ModelConfig config_;
+};
+TORCH_MODULE(GPT);
+
+// Deterministic initialisation from `seed` (normal(0, 0.02); residual output projections scaled by
+// 1/sqrt(2 * n_layer); norms at 1). Uses a private generator: global RNG state is untouched.
+void initialize_weights(GPT& model, std::uint64_t seed);
+
+}  // namespace collapse

@@ -1,0 +1,42 @@
+// `collapse report RUN`: what a run folder (run_results.h) shows, as one self-contained HTML
+// page or a markdown table. docs/report.md describes every chart and the confidence interval.
+//
+// Every number is over the seeds whose generation finished (DONE): the mean and the 95%
+// confidence interval of confidence.h. Partial runs are reported as far as they got.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "collapse/report/confidence.h"
+#include "collapse/experiment/run_results.h"
+
+namespace collapse {
+
+// One metric of one arm across generations: a point per generation with a finished seed.
+struct MetricSeries {
+  std::string arm;
+  std::string metric;
+  std::vector<std::int64_t> generations;  // ascending
+  std::vector<MeanCI> stats;              // over seeds, per generation
+};
+MetricSeries summarize_metric(const RunResults& run, const std::string& arm,
+                              const std::string& metric);
+
+// The metrics of the markdown table: test_perplexity and a few key metrics, those present.
+std::vector<std::string> summary_metrics(const RunResults& run);
+
+// The page: header (experiment, arms, seeds, finished generations), metric curves with 95% CI
+// bands, synthetic-perplexity histograms, rank-frequency curves, n-gram coverage bars and sample
+// documents. Inline SVG and CSS only: no scripts, no network.
+std::string report_html(const RunResults& run);
+
+// A markdown table: rows arm x generation, columns n (seeds) and summary_metrics, cells
+// "mean ± half-width" (just the mean for n = 1).
+std::string report_markdown(const RunResults& run);
+
+// "12.35 ± 0.872", or "12.35" for n = 1, "–" for n = 0.
+std::string format_mean_ci(const MeanCI& ci);
+
+}  // namespace collapse

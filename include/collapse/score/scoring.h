@@ -1,0 +1,63 @@
+// The metric suite of one synthetic corpus: what `collapse score` prints and what every
+// experiment generation records. Definitions: docs/metrics.md (and each metric's header).
+//
+// Metric names (flat, as in `collapse score --json`):
+//   distinct_1..4, entropy_1..4, self_bleu_4, coverage_1..4, rare_coverage_1..4, unigram_kl,
+//   unigram_js, zipf_exponent, compression_ratio            (token ids / text only)
+//   precision, recall, ppl_mean, ppl_median, ppl_p10, ppl_p90  (need a reference model)
+// N-gram metrics use each document's own tokens (no BOS/EOS); coverage, KL/JS and precision /
+// recall compare with the real test split. Perplexities score each document as BOS + tokens + EOS.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <c10/core/Device.h>
+#include <nlohmann/json.hpp>
+
+#include "collapse/model/model.h"
+#include "collapse/score/self_bleu.h"
+#include "collapse/data/token_corpus.h"
+
+namespace collapse {
+
+struct ScoreOptions {
+  std::vector<std::string> metrics;  // empty = every metric the inputs allow
+  SelfBleuOptions self_bleu{500, 500, 0};
+  c10::Device device = c10::Device(c10::kCPU);
+  std::int64_t batch_tokens = 8192;  // tokens per forward pass for perplexity and features
+};
+
+struct ScoreInputs {
+  const TokenCorpus& synthetic;
+  const std::vector<std::string>& texts;  // the synthetic documents' text (compression ratio)
+  const TokenCorpus& real;                // the real test split
+  GPT* model = nullptr;                   // reference model (the gen-0 model in experiments)
+};
+
+struct ScoreResult {
+  nlohmann::json metrics = nlohmann::json::object();     // name -> number
+  nlohmann::json sizes = nlohmann::json::object();       // what each metric used
+  nlohmann::json histograms = nlohmann::json::object();  // "synthetic_ppl": {log10_edges, counts}
+  std::vector<double> document_perplexities;             // per synthetic document, with a model
+  std::vector<std::int64_t> rank_frequency;              // unigram counts, descending, <= 5000
+  // {"metrics", "sizes", "histograms"}
+  nlohmann::json to_json() const;
+};
+
+// Every metric name, in report order; `with_model` adds the model-based ones.
+std::vector<std::string> score_metric_names(bool with_model);
+
+// Throws Error naming `what` for an unknown name, or a model-based metric without a model.
+void check_metric_names(const std::vector<std::string>& names, bool with_model, const std::string& what);
+
+// Computes the requested metrics. `phase` is told what is being computed (progress display).
+ScoreResult score_corpus(const ScoreInputs& inputs, const ScoreOptions& options,
+                         const std::function<void(const std::string&)>& phase = {});
+
+// Unigram counts of a corpus, descending, at most `max_ranks` of them.
+std::vector<std::int64_t> rank_frequency(const TokenCorpus& corpus, std::int64_t max_ranks = 5000);
+
+}  // namespace collapse

@@ -1,0 +1,38 @@
+// Perplexity of a model on a token stream, defined exactly so (docs/perplexity.md):
+//
+//   Each document is encoded as BOS + tokens + EOS and the documents of the split are concatenated
+//   in order into t_0..t_{M-1}. Windows start at 0, C, 2C, ... (C = model context); the window at
+//   i feeds t_i..t_{i+C-1} and predicts t_{i+1}..t_{i+C} (the last window is shorter), so every
+//   token after t_0 is predicted exactly once, with at most C tokens of left context and none from
+//   before its window. perplexity = exp(total NLL / (M - 1)), NLL in nats.
+//
+// The NLLs come from the model's hidden states through chunked_token_nll (token_nll.h): fp32
+// log-softmax over the full vocabulary without ever holding [tokens, vocab] logits.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <c10/core/Device.h>
+
+#include "collapse/model/model.h"
+
+namespace collapse {
+
+struct EvalResult {
+  std::int64_t tokens = 0;    // predicted tokens, M - 1
+  double nll_sum = 0.0;       // total NLL in nats
+  double mean_nll() const { return tokens ? nll_sum / static_cast<double>(tokens) : 0.0; }
+  double perplexity() const;
+};
+
+// `max_tokens` > 0 truncates the stream to its first max_tokens tokens (a cheaper estimate used
+// during training); 0 scores all of it. `on_window` reports progress (windows done, total).
+EvalResult evaluate_stream(GPT& model, const std::vector<std::int32_t>& stream,
+                           const c10::Device& device, std::int64_t batch_size = 16,
+                           std::int64_t max_tokens = 0,
+                           const std::function<void(std::int64_t, std::int64_t)>& on_window = {});
+
+}  // namespace collapse

@@ -1,0 +1,203 @@
+#include "collapse/data/dataset.h"
+
+
+#include "collapse/util/atomic_file.h"
+#include "collapse/util/checksum.h"
+#include "collapse/data/corpus.h"
+#include "collapse/util/error.h"
+#include "collapse/util/json_diff.h"
+#include "collapse/util/progress.h"
+#include "collapse/data/split.h"
+
+namespace collapse {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kSplitNames[] = {"train", "valid", "test"};
+
+// What was asked for: two prepares with the same request produce the same dataset.
+json request_of(const PrepareOptions& o, const Corpus& corpus) {
+  // A file given by another path (relative, via a link) is the same source.
+  std::error_code ec;
+  const std::string source = is_builtin_corpus(o.corpus)
+                                 ? o.corpus
+                                 : fs::weakly_canonical(fs::path(o.corpus), ec).string();
+  return {{"format_version", kDatasetFormatVersion},
+          {"source", source},
+          {"source_checksum", corpus.checksum},
+          {"vocab_size", o.vocab_size},
+          {"model_type", o.model_type},
+          {"valid_fraction", o.valid_fraction},
+          {"test_fraction", o.test_fraction},
+          {"seed", o.seed}};
+}
+
+json read_manifest(const fs::path& file) {
+  try {
+    return json::parse(read_file(file));
+  } catch (const json::parse_error& e) {
+    fail("{}: corrupt manifest ({})", file.string(), e.what());
+  }
+}
+
+bool is_empty_dir(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_directory(dir, ec) && fs::directory_iterator(dir) == fs::directory_iterator();
+}
+
+}  // namespace
+
+PrepareOutcome prepare_dataset(const PrepareOptions& options) {
+  if (options.out.empty()) fail("--out is required");
+  const fs::path out = normalize_dir(options.out);
+  Corpus corpus = load_corpus(options.corpus);
+  const json request = request_of(options, corpus);
+
+  std::error_code ec;
+  if (fs::exists(out / "manifest.json", ec)) {
+    const json existing = read_manifest(out / "manifest.json");
+    if (existing.value("request", json()) == request) return PrepareOutcome::kReused;
+    fail("{} already holds a different dataset ({}); choose another --out or delete it",
+         out.string(), json_differences(existing.value("request", json::object()), request));
+  }
+  if (fs::exists(out, ec) && !is_empty_dir(out)) {
+    fail("{} exists and is not a collapse dataset (no manifest.json); choose another --out",
+         out.string());
+  }
+
+  const SplitIndices split = split_documents(static_cast<std::int64_t>(corpus.documents.size()),
+                                             options.valid_fraction, options.test_fraction,
+                                             options.seed);
+  const std::vector<std::int64_t>* members[] = {&split.train, &split.valid, &split.test};
+
+  // Everything is built beside `out` and renamed into place in one step at the end.
+  const fs::path tmp = temp_dir_for(out);
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp);
+  try {
+    std::vector<std::string_view> train_texts;
+    for (auto i : split.train) train_texts.emplace_back(corpus.documents[i].text);
+    {
+      Progress p("tokenizer", 0, "");
+      p.update(0, fmt::format("training {} vocab {} on {} documents", options.model_type,
+                              options.vocab_size, train_texts.size()));
+      Tokenizer::train(train_texts,
+                       TokenizerOptions{.vocab_size = options.vocab_size,
+                                        .model_type = options.model_type,
+                                        .byte_fallback = true,
+                                        .threads = options.threads},
+                       tmp / "tokenizer.model");
+      p.finish("done");
+    }
+    const Tokenizer tokenizer(tmp / "tokenizer.model");
+
+    json splits = json::object();
+    for (int s = 0; s < 3; ++s) {
+      const std::string name = kSplitNames[s];
+      std::vector<std::string_view> texts;
+      json ids = json::array();
+      for (auto i : *members[s]) {
+        texts.emplace_back(corpus.documents[i].text);
+        ids.push_back(corpus.documents[i].id);
+      }
+      Progress p("encode " + name, static_cast<std::int64_t>(texts.size()), "docs");
+      const auto encoded = tokenizer.encode_batch(texts, options.threads);
+      std::int64_t n_tokens = 0;
+      for (const auto& doc : encoded) n_tokens += static_cast<std::int64_t>(doc.size());
+      write_token_file(tmp / (name + ".tok"), encoded, tokenizer.vocab_size());
+      p.finish(fmt::format("{} tokens", n_tokens));
+
+      if (name != "train") {  // raw text of the held-out splits, for tools that read text
+        std::string lines;
+        for (auto i : *members[s]) {
+          json row = corpus.documents[i].meta.is_object() ? corpus.documents[i].meta : json::object();
+          row["id"] = corpus.documents[i].id;
+          row["text"] = corpus.documents[i].text;
+          lines += row.dump() + "\n";
+        }
+        write_file_atomic(tmp / (name + ".jsonl"), lines);
+      }
+      splits[name] = {{"file", name + ".tok"},
+                      {"documents", texts.size()},
+                      {"tokens", n_tokens},
+                      {"sha256", sha256_file(tmp / (name + ".tok"))},
+                      {"document_ids", ids}};
+    }
+
+    const json manifest = {
+        {"format_version", kDatasetFormatVersion},
+        {"request", request},
+        {"source",
+         {{"spec", options.corpus},
+          {"name", corpus.provenance.source},
+          {"checksum", corpus.checksum},
+          {"documents", corpus.documents.size()}}},
+        {"split",
+         {{"seed", options.seed},
+          {"valid_fraction", options.valid_fraction},
+          {"test_fraction", options.test_fraction},
+          {"method", "seeded Fisher-Yates over documents (splitmix64), corpus order within a split"}}},
+        {"tokenizer",
+         {{"file", "tokenizer.model"},
+          {"sha256", sha256_file(tmp / "tokenizer.model")},
+          {"fingerprint", tokenizer.fingerprint()},
+          {"library", "sentencepiece"},
+          {"model_type", options.model_type},
+          {"vocab_size", tokenizer.vocab_size()},
+          {"byte_fallback", true},
+          {"normalization", "identity"},
+          {"split_digits", true},
+          {"unk_id", tokenizer.unk_id()},
+          {"bos_id", tokenizer.bos_id()},
+          {"eos_id", tokenizer.eos_id()},
+          {"pad_id", tokenizer.pad_id()}}},
+        {"splits", splits}};
+    write_file_atomic(tmp / "manifest.json", manifest.dump(2) + "\n");
+
+    replace_dir(tmp, out);  // `out` is absent or an empty folder (checked above)
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  return PrepareOutcome::kCreated;
+}
+
+Dataset::Dataset(const fs::path& dir) : dir_(dir), tokenizer_([&] {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    fail("dataset not found: {} (create it with `collapse prepare --out {}`)", dir.string(),
+         dir.string());
+  }
+  if (!fs::exists(dir / "manifest.json", ec)) {
+    fail("{} is not a prepared dataset: manifest.json is missing (run `collapse prepare`)",
+         dir.string());
+  }
+  return Tokenizer(dir / "tokenizer.model");
+}()) {
+  manifest_ = read_manifest(dir / "manifest.json");
+  if (manifest_.value("format_version", 0) != kDatasetFormatVersion) {
+    fail("{}: dataset format version {} is not supported (this build reads {})",
+         (dir / "manifest.json").string(), manifest_.value("format_version", 0),
+         kDatasetFormatVersion);
+  }
+}
+
+std::string Dataset::tokenizer_fingerprint() const {
+  return manifest_.at("tokenizer").at("fingerprint").get<std::string>();
+}
+
+TokenFile Dataset::split(const std::string& name) const {
+  if (name != "train" && name != "valid" && name != "test") {
+    fail("unknown split '{}': use train, valid or test", name);
+  }
+  TokenFile file(dir_ / (name + ".tok"));
+  if (file.vocab_size() != vocab_size()) {
+    fail("{}: token file vocabulary {} does not match the tokenizer's {}", file.path().string(),
+         file.vocab_size(), vocab_size());
+  }
+  return file;
+}
+
+}  // namespace collapse

@@ -1,0 +1,524 @@
+#include "collapse/experiment/engine.h"
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <cmath>
+#include <fstream>
+#include <map>
+
+#include "collapse/util/atomic_file.h"
+#include "collapse/model/load_model.h"
+#include "collapse/util/checksum.h"
+#include "collapse/experiment/curation.h"
+#include "collapse/data/dataset.h"
+#include "collapse/model/device.h"
+#include "collapse/score/document_perplexity.h"
+#include "collapse/util/error.h"
+#include "collapse/train/evaluate.h"
+#include "collapse/util/file_lock.h"
+#include "collapse/generate/generator.h"
+#include "collapse/util/json_diff.h"
+#include "collapse/experiment/mixer.h"
+#include "collapse/util/progress.h"
+#include "collapse/generate/prompts.h"
+#include "collapse/util/random.h"
+#include "collapse/generate/samples_file.h"
+#include "collapse/score/scoring.h"
+#include "collapse/data/token_store.h"
+#include "collapse/data/tokenizer.h"
+#include "collapse/experiment/train_once.h"
+#include "collapse/train/trainer.h"
+
+namespace collapse {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+// Seeds of the phases of (seed, generation): independent streams from one experiment seed.
+enum Stream : std::uint64_t { kTrainSeed = 1, kSampleSeed = 2, kBleuSeed = 3, kMinHashSeed = 4 };
+std::uint64_t phase_seed(std::uint64_t seed, std::int64_t generation, Stream stream) {
+  // 53 bits: exact in the JSON/TOML numbers the seeds are recorded in.
+  return random_key(seed, {static_cast<std::uint64_t>(generation), stream}) >> 11;
+}
+
+// Fault injection for the kill/resume tests: COLLAPSE_FAULT_INJECT=<point>@<generation> makes
+// the process SIGKILL itself at that point (train, generate, score: midway through the phase;
+// done: right after DONE), exactly as an out-of-memory kill or a pre-empted job would.
+void fault_point(const char* point, std::int64_t generation) {
+  static const char* spec = std::getenv("COLLAPSE_FAULT_INJECT");
+  if (spec && std::string(spec) == fmt::format("{}@{}", point, generation)) {
+    std::fprintf(stderr, "collapse: fault injection: SIGKILL at %s\n", spec);
+    std::fflush(stderr);
+    std::raise(SIGKILL);
+  }
+}
+
+fs::path seed_dir(const fs::path& run, const std::string& arm, std::uint64_t seed) {
+  return run / arm / ("seed-" + std::to_string(seed));
+}
+fs::path gen_dir(const fs::path& run, const std::string& arm, std::uint64_t seed, std::int64_t k) {
+  return seed_dir(run, arm, seed) / ("gen-" + std::to_string(k));
+}
+bool finished(const fs::path& gen) { return fs::exists(gen / "DONE"); }
+
+json read_json(const fs::path& file) {
+  try {
+    return json::parse(read_file(file));
+  } catch (const json::exception& e) {
+    fail("{}: corrupt JSON ({}); remove this generation's folder to redo it", file.string(), e.what());
+  }
+}
+
+// Every arm's settings as one flat object ("<arm>: train.steps", ...), so that the "config
+// changed" check names exactly the keys that differ.
+json config_identity(const ExperimentConfig& c) {
+  json flat = {{"name", c.name}};
+  for (const auto& arm : c.arms) {
+    const json settings = arm.to_json();  // named: items() must not outlive a temporary
+    for (const auto& [key, value] : settings.items()) flat[arm.name + ": " + key] = value;
+  }
+  return flat;
+}
+
+void write_or_check_config(const ExperimentConfig& config, const fs::path& run) {
+  const fs::path file = run / "experiment.toml";
+  if (fs::exists(file)) {
+    const ExperimentConfig before = parse_experiment(read_file(file), file);
+    const json a = config_identity(before), b = config_identity(config);
+    if (a != b) {
+      fail("{} was run with another config ({}); restore it, or run into another --out",
+           file.string(), json_differences(a, b));
+    }
+    return;
+  }
+  write_file_atomic(file, resolved_toml(config));
+}
+
+Dataset prepare_data(const ExperimentConfig& config, const fs::path& run) {
+  const CorpusSettings& corpus = config.arms.front().settings.corpus;
+  for (const auto& arm : config.arms) {
+    if (!(arm.settings.corpus == corpus)) {
+      fail("{}: arm '{}' changes [corpus]; every arm of an experiment shares one dataset",
+           config.file.string(), arm.name);
+    }
+  }
+  FileLock lock(run / ".lock-data");
+  PrepareOptions p;
+  p.corpus = corpus.source;
+  p.out = run / "data";
+  p.vocab_size = static_cast<int>(corpus.vocab_size);
+  p.valid_fraction = corpus.valid_fraction;
+  p.test_fraction = corpus.test_fraction;
+  p.seed = corpus.split_seed;
+  prepare_dataset(p);
+  return Dataset(run / "data");
+}
+
+// Everything one (arm, seed) needs while it runs its generations.
+struct ArmRun {
+  const ExperimentConfig& config;
+  const ArmConfig& arm;
+  std::uint64_t seed;
+  const fs::path& run;
+  const Dataset& data;
+  c10::Device device;
+  std::int64_t ordinal = 0, total = 0;  // this (arm, seed)'s generation count across the whole run
+  std::chrono::steady_clock::time_point start;
+  std::int64_t done_here = 0;
+
+  const ExperimentSettings& s() const { return arm.settings; }
+  fs::path gen(std::int64_t k) const { return gen_dir(run, arm.name, seed, k); }
+  std::string tag(std::int64_t k) const {
+    return fmt::format("[{} seed {} gen {}/{}]", arm.name, seed, k, s().generations - 1);
+  }
+};
+
+// Token lengths of the curated synthetic documents of generation j, and their sample indices.
+struct Curated {
+  std::vector<std::int64_t> kept;     // indices into gen-j/samples
+  std::vector<std::int64_t> lengths;  // their token counts
+};
+
+Curated read_curated(const ArmRun& r, std::int64_t j, const Samples& samples) {
+  const json c = read_json(r.gen(j) / "curated.json");
+  Curated out;
+  for (const auto& v : c.at("kept")) {
+    const auto d = v.get<std::int64_t>();
+    if (d < 0 || d >= static_cast<std::int64_t>(samples.documents.size())) {
+      fail("{}: kept document {} is not in the samples", (r.gen(j) / "curated.json").string(), d);
+    }
+    out.kept.push_back(d);
+    out.lengths.push_back(static_cast<std::int64_t>(samples.documents[static_cast<std::size_t>(d)].tokens.size()));
+  }
+  return out;
+}
+
+// Step 1: write gen-k/train.tok and train_set.json; returns the token file to train on, or
+// nothing when generation 0 trains on the whole real train split.
+std::optional<fs::path> build_training_set(const ArmRun& r, std::int64_t k) {
+  const TokenFile real = r.data.split("train");
+  TrainSet set;
+  std::vector<Samples> samples(static_cast<std::size_t>(k));
+  std::vector<Curated> curated(static_cast<std::size_t>(k));
+  if (k == 0) {
+    set.real = generation0_real_documents(r.s(), real.documents(), r.seed);
+  } else {
+    std::vector<std::vector<std::int64_t>> lengths;
+    for (std::int64_t j = 0; j < k; ++j) {
+      samples[static_cast<std::size_t>(j)] = read_samples(r.gen(j) / "samples");
+      curated[static_cast<std::size_t>(j)] = read_curated(r, j, samples[static_cast<std::size_t>(j)]);
+      lengths.push_back(curated[static_cast<std::size_t>(j)].lengths);
+    }
+    set = mix_training_set(r.s(), k, r.seed, real.documents(), lengths);
+    // The mixer indexes the curated lists; record and use sample indices.
+    for (auto& part : set.synthetic) {
+      for (auto& d : part.documents) d = curated[static_cast<std::size_t>(part.generation)].kept[static_cast<std::size_t>(d)];
+    }
+  }
+  json record = set.to_json();
+  record["generation"] = k;
+  record["regime"] = to_string(r.s().mix.regime);
+  write_file_atomic(r.gen(k) / "train_set.json", record.dump(1) + "\n");
+  if (k == 0 && static_cast<std::int64_t>(set.real.size()) == real.documents()) return std::nullopt;
+
+  std::vector<std::vector<std::int32_t>> docs;
+  for (const std::int64_t d : set.real) docs.push_back(real.document(d));
+  for (const auto& part : set.synthetic) {
+    for (const std::int64_t d : part.documents) {
+      docs.push_back(samples[static_cast<std::size_t>(part.generation)].documents[static_cast<std::size_t>(d)].tokens);
+    }
+  }
+  if (docs.empty()) fail("{} generation {}: the training set is empty (check [mix])", r.arm.name, k);
+  const fs::path file = r.gen(k) / "train.tok";
+  write_token_file(file, docs, r.data.vocab_size());
+  return file;
+}
+
+// Step 2.
+void train_generation(const ArmRun& r, std::int64_t k, const std::optional<fs::path>& tokens) {
+  const ExperimentSettings& s = r.s();
+  TrainOptions o;
+  o.data = r.data.dir();
+  o.out = r.gen(k) / "model";
+  o.preset = s.model.preset;
+  o.model = s.model.resolve(r.data.vocab_size());
+  if (k > 0 && s.train.init == TrainInit::gen0) o.init = r.gen(0) / "model";
+  if (k > 0 && s.train.init == TrainInit::previous) o.init = r.gen(k - 1) / "model";
+  o.train_tokens = tokens;
+  // gen0_steps fixes generation 0's length even when later generations train by epochs.
+  const bool by_steps = s.train.epochs <= 0 || (k == 0 && s.train.gen0_steps > 0);
+  o.steps = by_steps ? s.train.steps_for(k) : 0;
+  o.epochs = by_steps ? 0.0 : s.train.epochs;
+  o.batch_size = s.train.batch_size;
+  o.lr = s.train.lr;
+  o.warmup = s.train.warmup_steps;
+  o.eval_every = s.train.eval_every;
+  o.seed = phase_seed(r.seed, k, kTrainSeed);
+  o.device = r.device.str();
+  auto train_into = [&](const fs::path& out) {
+    o.out = out;
+    Progress progress(r.tag(k) + " train", 0, "steps");
+    train(o, [&](const StepReport& step) {
+      progress.update(step.step, fmt::format("step {}/{} loss {:.3f}", step.step, step.total_steps, step.loss));
+      if (step.step * 2 >= step.total_steps) fault_point("train", k);
+    });
+    progress.finish();
+  };
+  if (k > 0) {
+    train_into(r.gen(k) / "model");
+    return;
+  }
+  // Generation 0 is the same model in every arm whose generation-0 training is the same: trained
+  // once per run folder (train_once.h), under RUN/shared/.
+  json identity = o.to_json();
+  identity["device"] = o.device;
+  identity["tokenizer"] = r.data.tokenizer_fingerprint();
+  identity["train_documents"] = tokens ? sha256_file(*tokens) : std::string("the real train split");
+  const std::string who = fmt::format("{} seed {}", r.arm.name, r.seed);
+  const TrainOnceResult shared =
+      train_once(r.run / "shared", "gen0", identity, who, r.gen(0) / "model", train_into);
+  if (!shared.trained_here) {
+    std::fprintf(stderr, "%s train: the same generation-0 model was trained by %s (%s), reused\n",
+                 r.tag(k).c_str(), shared.trained_by.c_str(), shared.shared.string().c_str());
+  }
+}
+
+// Step 3.
+Samples generate_generation(const ArmRun& r, std::int64_t k, GPT& model) {
+  const ExperimentSettings& s = r.s();
+  const PromptSet prompts = make_prompts(s.generate.prompt, r.data);
+  GenerateOptions o;
+  o.max_tokens = s.generate.max_tokens;
+  o.min_tokens = s.generate.min_tokens;
+  o.batch_size = s.generate.batch_size;
+  o.seed = phase_seed(r.seed, k, kSampleSeed);
+  o.sampler = s.sampler;
+  o.decode = parse_decode_mode(s.generate.decode);
+  o.prompt_repeat = s.curate.best_of_k;
+  const std::int64_t per_doc = s.curate.best_of_k;
+  std::int64_t documents = 0;
+  switch (s.generate.documents.kind) {
+    case SizeSpec::Kind::documents: documents = s.generate.documents.count; break;
+    case SizeSpec::Kind::same:
+      documents = s.generate.prompt == "bos" ? r.data.split("train").documents()
+                                             : static_cast<std::int64_t>(prompts.prompts.size());
+      break;
+    case SizeSpec::Kind::tokens:
+    case SizeSpec::Kind::all: documents = 0; break;
+  }
+  Progress progress(r.tag(k) + " generate", documents > 0 ? documents * per_doc : 0, "docs");
+  std::vector<GeneratedDocument> docs;
+  std::int64_t tokens = 0;
+  auto run_batch = [&](std::int64_t count) {
+    o.first_document = static_cast<std::int64_t>(docs.size());
+    o.documents = count;
+    const std::int64_t before = tokens;
+    auto more = generate(model, prompts.prompts, o, r.device, [&](std::int64_t done, std::int64_t t) {
+      progress.update(o.first_document + done, fmt::format("{} tokens", before + t));
+      if (done > 0) fault_point("generate", k);
+    });
+    for (auto& d : more) {
+      tokens += static_cast<std::int64_t>(d.tokens.size());
+      docs.push_back(std::move(d));
+    }
+  };
+  if (documents > 0) {
+    run_batch(documents * per_doc);
+  } else {
+    // "tokens:N": whole batches of documents until N tokens are written.
+    const std::int64_t target = s.generate.documents.count;
+    while (tokens < target) run_batch(std::max<std::int64_t>(o.batch_size, per_doc) / per_doc * per_doc);
+  }
+  progress.finish(fmt::format("{} documents, {} tokens", docs.size(), tokens));
+
+  Samples out;
+  out.prompts = prompts.prompts;
+  for (const auto& d : docs) {
+    SampleDocument sd{d.id, d.prompt_id, {}};
+    if (s.generate.keep_prompt) sd.tokens = prompts.prompts[static_cast<std::size_t>(d.prompt_id)];
+    sd.tokens.insert(sd.tokens.end(), d.tokens.begin(), d.tokens.end());
+    out.documents.push_back(std::move(sd));
+  }
+  out.provenance = {{"created_by", "collapse run"},
+                    {"experiment", r.config.name},
+                    {"arm", r.arm.name},
+                    {"seed", o.seed},
+                    {"experiment_seed", r.seed},
+                    {"generation", k},
+                    {"model", (r.gen(k) / "model").string()},
+                    {"tokenizer_fingerprint", r.data.tokenizer_fingerprint()},
+                    {"sampler", s.sampler.to_json()},
+                    {"prompt", s.generate.prompt},
+                    {"prompts", prompts.prompts.size()},
+                    {"max_tokens", o.max_tokens},
+                    {"min_tokens", o.min_tokens},
+                    {"keep_prompt", s.generate.keep_prompt},
+                    {"best_of_k", per_doc},
+                    {"device", r.device.str()},
+                    {"decode", decode_mode_name(resolve_decode_mode(o, model->config(),
+                                                                    prompts.prompts, r.device))},
+                    {"generated_tokens", tokens}};
+  write_samples(r.gen(k) / "samples", out, r.data.tokenizer());
+  return out;
+}
+
+// Steps 4 and 5.
+void score_and_curate(const ArmRun& r, std::int64_t k, GPT& model, GPT& gen0, const Samples& samples) {
+  const ExperimentSettings& s = r.s();
+  const std::string tag = r.tag(k);
+  Progress progress(tag + " score", 0, "steps");
+  std::int64_t step = 0;
+  progress.update(++step, "real test perplexity");
+  const auto test_stream = document_stream(r.data.split("test"), Tokenizer::kBosId, Tokenizer::kEosId);
+  const EvalResult test = evaluate_stream(model, test_stream, r.device);
+
+  TokenCorpus synthetic;
+  std::vector<std::string> texts;
+  for (const auto& d : samples.documents) {
+    synthetic.add(d.tokens);
+    texts.push_back(r.data.tokenizer().decode(d.tokens));
+  }
+  const TokenCorpus real = TokenCorpus::from_file(r.data.split("test"));
+  ScoreOptions options;
+  options.metrics = s.score.metrics;
+  options.self_bleu = {s.score.self_bleu_hypotheses, s.score.self_bleu_references,
+                       phase_seed(r.seed, k, kBleuSeed)};
+  options.device = r.device;
+  const ScoreResult scores = score_corpus({synthetic, texts, real, &gen0}, options,
+                                          [&](const std::string& what) {
+                                            progress.update(++step, what);
+                                            if (step > 2) fault_point("score", k);
+                                          });
+
+  json metrics = {{"test_perplexity", test.perplexity()}};
+  for (const auto& [name, value] : scores.metrics.items()) metrics[name] = value;
+  json sizes = scores.sizes;
+  sizes["test_tokens"] = test.tokens;
+  json record = {{"experiment", r.config.name}, {"arm", r.arm.name},  {"seed", r.seed},
+                 {"generation", k},             {"metrics", metrics}, {"sizes", sizes}};
+  if (scores.histograms.contains("synthetic_ppl")) {
+    record["histograms"]["synthetic_ppl_under_gen0"] = scores.histograms["synthetic_ppl"];
+  }
+  record["rank_frequency"] = {{"frequencies", scores.rank_frequency}};
+  if (k == 0) record["real_rank_frequency"] = {{"frequencies", rank_frequency(real)}};
+
+  // Curation of this corpus, for the generations that train on it.
+  std::vector<std::int64_t> kept(samples.documents.size());
+  for (std::size_t d = 0; d < kept.size(); ++d) kept[d] = static_cast<std::int64_t>(d);
+  json removed = json::object();
+  std::vector<double> ppl = scores.document_perplexities;
+  if (ppl.size() != samples.documents.size() && (s.curate.best_of_k > 1 || s.curate.ppl_filter_enabled())) {
+    progress.update(++step, "perplexity for curation");
+    std::vector<std::vector<std::int32_t>> docs;
+    for (const auto& d : samples.documents) docs.push_back(d.tokens);
+    ppl = perplexities_of(document_perplexities(gen0, docs, Tokenizer::kBosId, Tokenizer::kEosId, r.device));
+  }
+  if (s.curate.best_of_k > 1) {
+    // Documents come in groups of k candidates for one prompt: keep the lowest perplexity.
+    std::vector<std::int64_t> best;
+    const auto K = static_cast<std::size_t>(s.curate.best_of_k);
+    for (std::size_t g = 0; g + K <= kept.size(); g += K) {
+      std::size_t pick = g;
+      for (std::size_t c = g + 1; c < g + K; ++c) {
+        if (ppl[c] < ppl[pick]) pick = c;
+      }
+      best.push_back(static_cast<std::int64_t>(pick));
+    }
+    removed["best_of_k"] = kept.size() - best.size();
+    kept = std::move(best);
+  }
+  if (s.curate.ppl_filter_enabled()) {
+    const std::size_t before = kept.size();
+    kept = keep_between_quantiles(ppl, kept, s.curate.ppl_filter_low, s.curate.ppl_filter_high);
+    removed["ppl_filter"] = before - kept.size();
+  }
+  if (s.curate.dedup != Dedup::none) {
+    const std::size_t before = kept.size();
+    kept = s.curate.dedup == Dedup::exact
+               ? drop_exact_duplicates(synthetic, kept)
+               : drop_near_duplicates(synthetic, kept, static_cast<int>(s.curate.minhash_ngram),
+                                      s.curate.minhash_threshold, phase_seed(r.seed, k, kMinHashSeed));
+    removed[to_string(s.curate.dedup) + "_dedup"] = before - kept.size();
+  }
+  record["curation"] = {{"kept", kept.size()}, {"removed", removed}};
+  write_file_atomic(r.gen(k) / "curated.json",
+                    json({{"kept", kept}, {"removed", removed}, {"documents", samples.documents.size()}}).dump() + "\n");
+  write_file_atomic(r.gen(k) / "metrics.json", record.dump(1) + "\n");
+  progress.finish(fmt::format("test perplexity {:.2f}", test.perplexity()));
+}
+
+void run_generation(ArmRun& r, std::int64_t k) {
+  const fs::path dir = r.gen(k);
+  fs::remove_all(dir);  // an unfinished generation is redone from its start
+  fs::create_directories(dir);
+  const auto tokens = build_training_set(r, k);
+  train_generation(r, k, tokens);
+  LoadedModel model = load_model(dir / "model", r.device);
+  LoadedModel gen0 = k == 0 ? model : load_model(r.gen(0) / "model", r.device);
+  const Samples samples = generate_generation(r, k, model.model);
+  score_and_curate(r, k, model.model, gen0.model, samples);
+  write_file_atomic(dir / "DONE", "done\n");
+  fault_point("done", k);
+}
+
+std::string csv_value(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return fmt::format("{:.17g}", v);
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (const char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+}  // namespace
+
+fs::path default_run_dir(const ExperimentConfig& config) { return fs::path("runs") / config.name; }
+
+void rebuild_metrics_tables(const ExperimentConfig& config, const fs::path& run) {
+  FileLock lock(run / ".lock-metrics");
+  std::string csv = "experiment,arm,seed,generation,metric,value\n", jsonl;
+  const auto order = score_metric_names(true);
+  for (const auto& arm : config.arms) {
+    for (const std::uint64_t seed : arm.settings.seeds) {
+      for (std::int64_t k = 0; k < arm.settings.generations; ++k) {
+        const fs::path dir = gen_dir(run, arm.name, seed, k);
+        if (!finished(dir)) continue;
+        const json record = read_json(dir / "metrics.json");
+        const json& m = record.at("metrics");
+        std::vector<std::string> names{"test_perplexity"};
+        for (const auto& n : order) if (m.contains(n)) names.push_back(n);
+        for (const auto& [n, v] : m.items()) {
+          if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+        }
+        for (const auto& n : names) {
+          if (!m.contains(n)) continue;
+          const double v = m[n].is_number() ? m[n].get<double>() : std::nan("");
+          csv += fmt::format("{},{},{},{},{},{}\n", csv_field(config.name), csv_field(arm.name), seed, k, n, csv_value(v));
+          jsonl += json({{"experiment", config.name}, {"arm", arm.name}, {"seed", seed}, {"generation", k},
+                         {"metric", n}, {"value", m[n]}}).dump() + "\n";
+        }
+      }
+    }
+  }
+  write_file_atomic(run / "metrics.csv", csv);
+  write_file_atomic(run / "metrics.jsonl", jsonl);
+}
+
+RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& options) {
+  const fs::path run = normalize_dir(options.out);
+  if (options.arm) config.arm(*options.arm);  // Error listing the arms when unknown
+  fs::create_directories(run);
+  write_or_check_config(config, run);
+  const Dataset data = prepare_data(config, run);
+
+  std::vector<std::pair<const ArmConfig*, std::uint64_t>> work;
+  for (const auto& arm : config.arms) {
+    if (options.arm && arm.name != *options.arm) continue;
+    for (const std::uint64_t seed : arm.settings.seeds) {
+      if (!options.seed || seed == *options.seed) work.emplace_back(&arm, seed);
+    }
+  }
+  if (work.empty()) fail("--seed {}: not among the seeds of the selected arms", options.seed.value_or(0));
+
+  RunSummary summary;
+  std::int64_t total = 0, pending = 0;
+  for (const auto& [arm, seed] : work) {
+    for (std::int64_t k = 0; k < arm->settings.generations; ++k) {
+      ++total;
+      if (!finished(gen_dir(run, arm->name, seed, k))) ++pending;
+    }
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::int64_t position = 0;
+  for (const auto& [arm, seed] : work) {
+    ArmRun r{config, *arm, seed, run, data, resolve_device(arm->settings.device)};
+    for (std::int64_t k = 0; k < arm->settings.generations; ++k) {
+      ++position;
+      if (finished(r.gen(k))) {
+        ++summary.generations_reused;
+        continue;
+      }
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const std::string eta = summary.generations_done > 0
+          ? format_duration(elapsed / static_cast<double>(summary.generations_done) *
+                            static_cast<double>(pending - summary.generations_done))
+          : std::string("unknown");
+      std::fprintf(stderr, "%s generation %lld of %lld in this run (%lld to do, ETA %s)\n",
+                   r.tag(k).c_str(), static_cast<long long>(position), static_cast<long long>(total),
+                   static_cast<long long>(pending - summary.generations_done), eta.c_str());
+      run_generation(r, k);
+      ++summary.generations_done;
+      rebuild_metrics_tables(config, run);
+    }
+  }
+  rebuild_metrics_tables(config, run);
+  return summary;
+}
+
+}  // namespace collapse

@@ -1,0 +1,261 @@
+#include "collapse/experiment/work_plan.h"
+
+#include <cmath>
+#include <utility>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace collapse {
+
+const std::vector<TrainThroughput>& measured_train_throughput() {
+  // benchmarks/RESULTS.md, "Training throughput", 2026-11-22: the slower of the two tiny runs.
+  static const std::vector<TrainThroughput> table = {
+      {"tiny", "cpu", 8400.0, 16, 128, 8192,
+       "2-core x86-64 CPU, fp32, torch 2.13 (benchmarks/RESULTS.md, 2026-11-22; 8.4k-9.2k "
+       "tokens/s in two runs)"},
+      {"small", "cpu", 1600.0, 16, 256, 8192,
+       "2-core x86-64 CPU, fp32, torch 2.13 (benchmarks/RESULTS.md, 2026-11-22)"},
+  };
+  return table;
+}
+
+namespace {
+
+std::string human(double n) {
+  if (n < 1e3) return fmt::format("{:.0f}", n);
+  if (n < 1e6) return fmt::format("{:.1f}k", n / 1e3);
+  if (n < 1e9) return fmt::format("{:.2f}M", n / 1e6);
+  return fmt::format("{:.2f}G", n / 1e9);
+}
+
+std::string duration(double seconds) {
+  if (seconds < 90) return fmt::format("{:.0f} s", seconds);
+  if (seconds < 5400) return fmt::format("{:.1f} min", seconds / 60);
+  return fmt::format("{:.1f} h", seconds / 3600);
+}
+
+std::string seed_list(const std::vector<std::uint64_t>& seeds) {
+  std::string out;
+  for (auto s : seeds) out += (out.empty() ? "" : ", ") + std::to_string(s);
+  return out;
+}
+
+std::string generations_range(std::int64_t first, std::int64_t last) {
+  return first == last ? fmt::format("gen {}", first) : fmt::format("gen {}-{}", first, last);
+}
+
+struct Totals {
+  double train_tokens = 0, generate_tokens = 0;
+  bool train_unknown = false, generate_unknown = false;
+};
+
+// One generation's training line; adds its tokens to `totals` (`times` generations).
+std::string train_line(const ExperimentSettings& s, const ModelConfig& model, std::int64_t k,
+                       std::int64_t times, const PlanInputs& in, Totals& totals) {
+  const std::int64_t per_step = s.train.batch_size * model.context;
+  std::string from = k == 0 ? "on real data only, from scratch"
+                     : s.train.init == TrainInit::scratch ? "from scratch"
+                     : s.train.init == TrainInit::gen0    ? "fine-tuning the gen-0 model"
+                                                          : "fine-tuning the previous model";
+  std::string mix;
+  if (k > 0) {
+    mix = fmt::format(", {} regime, real_fraction {}", to_string(s.mix.regime), s.mix.real_fraction);
+  }
+  if (s.train.epochs > 0 && !(k == 0 && s.train.gen0_steps > 0)) {
+    if (k == 0 && in.real_train_tokens) {
+      const auto steps = static_cast<std::int64_t>(
+          std::ceil(s.train.epochs * static_cast<double>(*in.real_train_tokens) / per_step));
+      totals.train_tokens += static_cast<double>(steps * per_step * times);
+      return fmt::format("train {} epochs = {} steps x {} x {} = {} tokens, {}", s.train.epochs,
+                         steps, s.train.batch_size, model.context, human(steps * per_step), from);
+    }
+    totals.train_unknown = true;
+    return fmt::format("train {} epochs over the training set (its size is known at run time), "
+                       "steps of {} x {} tokens, {}{}",
+                       s.train.epochs, s.train.batch_size, model.context, from, mix);
+  }
+  const std::int64_t steps = s.train.steps_for(k);
+  totals.train_tokens += static_cast<double>(steps) * per_step * times;
+  return fmt::format("train {} steps x {} x {} = {} tokens, {}{}", steps, s.train.batch_size,
+                     model.context, human(static_cast<double>(steps) * per_step), from, mix);
+}
+
+std::string generate_line(const ExperimentSettings& s, std::int64_t times, const PlanInputs& in,
+                          Totals& totals) {
+  const auto& g = s.generate;
+  const std::string sampler = s.sampler.describe();
+  switch (g.documents.kind) {
+    case SizeSpec::Kind::tokens:
+      totals.generate_tokens += static_cast<double>(g.documents.count) * times;
+      return fmt::format("generate documents of <= {} tokens, in whole batches, until at least {} "
+                         "tokens; prompt {}; {}",
+                         g.max_tokens, human(static_cast<double>(g.documents.count)), g.prompt,
+                         sampler);
+    case SizeSpec::Kind::documents:
+      totals.generate_tokens += static_cast<double>(g.documents.count * g.max_tokens) * times;
+      return fmt::format("generate {} documents x <= {} tokens = <= {} tokens; prompt {}; {}",
+                         g.documents.count, g.max_tokens,
+                         human(static_cast<double>(g.documents.count * g.max_tokens)), g.prompt,
+                         sampler);
+    default:
+      if (g.prompt != "bos") {
+        // "same" with prompts means one document per prompt (collapse run, generate_generation).
+        totals.generate_unknown = true;
+        return fmt::format("generate one document per prompt of {} (the count is known once the "
+                           "data is prepared) x <= {} tokens; {}",
+                           g.prompt, g.max_tokens, sampler);
+      }
+      if (in.real_train_documents) {
+        const std::int64_t n = *in.real_train_documents;
+        totals.generate_tokens += static_cast<double>(n * g.max_tokens) * times;
+        return fmt::format("generate {} documents (\"same\" as the real train split) x <= {} "
+                           "tokens = <= {} tokens; prompt {}; {}",
+                           n, g.max_tokens, human(static_cast<double>(n * g.max_tokens)), g.prompt,
+                           sampler);
+      }
+      totals.generate_unknown = true;
+      return fmt::format("generate as many documents as the real train split has (known once the "
+                         "data is prepared) x <= {} tokens; prompt {}; {}",
+                         g.max_tokens, g.prompt, sampler);
+  }
+}
+
+}  // namespace
+
+std::string work_plan(const ExperimentConfig& config, const PlanInputs& in) {
+  std::string device_kind = in.device_kind;
+  std::string device_note;
+  if (device_kind.empty()) {
+    const std::string& d = config.base.device;
+    device_kind = d.starts_with("cuda") ? "cuda" : "cpu";
+    if (d == "auto") device_note = " (device = \"auto\": planned as cpu; a GPU would be faster)";
+  }
+
+  std::int64_t runs = 0;
+  for (const ArmConfig& arm : config.arms) {
+    runs += static_cast<std::int64_t>(arm.settings.seeds.size()) * arm.settings.generations;
+  }
+  std::string out = fmt::format("Work plan for experiment '{}' ({})\n", config.name,
+                                config.file.string());
+  const auto& b = config.base;
+  out += fmt::format("  {} arm{} x {} seed{} x {} generations = {} generation runs{}\n",
+                     config.arms.size(), config.arms.size() == 1 ? "" : "s", b.seeds.size(),
+                     b.seeds.size() == 1 ? "" : "s", b.generations, runs,
+                     runs == static_cast<std::int64_t>(config.arms.size() * b.seeds.size()) *
+                                 b.generations
+                         ? ""
+                         : " (arms override seeds or generations)");
+  out += fmt::format("  device: {}{}\n", device_kind, device_note);
+
+  Totals all;
+  // Seconds per preset estimate; unknown when any arm has no measurement.
+  double train_seconds = 0.0;
+  // (note, the arms it is about), in first-seen order: arms with the same note share a line.
+  std::vector<std::pair<std::string, std::vector<std::string>>> estimate_notes;
+  auto add_note = [&](const std::string& note, const std::string& arm_name) {
+    for (auto& [text, arms] : estimate_notes) {
+      if (text == note) {
+        arms.push_back(arm_name);
+        return;
+      }
+    }
+    estimate_notes.push_back({note, {arm_name}});
+  };
+  bool estimate_missing = false;
+  for (const ArmConfig& arm : config.arms) {
+    const ExperimentSettings& s = arm.settings;
+    const ModelConfig model = s.model.resolve(s.corpus.vocab_size);
+    const auto seeds = static_cast<std::int64_t>(s.seeds.size());
+    out += fmt::format("\narm '{}': seeds [{}], generations 0-{}, model {} ({} layers, d_model {}, "
+                       "context {}, vocab {}, {} parameters)\n",
+                       arm.name, seed_list(s.seeds), s.generations - 1, s.model.preset,
+                       model.n_layer, model.d_model, model.context, model.vocab_size,
+                       human(static_cast<double>(model.parameters())));
+    if (!arm.overrides.empty()) {
+      std::string o;
+      for (const auto& [key, value] : arm.overrides.items()) {
+        o += (o.empty() ? "" : ", ") + key + " = " + value.dump();
+      }
+      out += "  overrides: " + o + "\n";
+    }
+    Totals t;
+    out += fmt::format("  {:<9} {}\n", "gen 0", train_line(s, model, 0, seeds, in, t));
+    out += fmt::format("  {:<9} {}\n", "", generate_line(s, seeds, in, t));
+    if (s.generations > 1) {
+      const std::string range = generations_range(1, s.generations - 1);
+      out += fmt::format("  {:<9} {}\n", range,
+                         train_line(s, model, 1, seeds * (s.generations - 1), in, t));
+      out += fmt::format("  {:<9} {}\n", "", generate_line(s, seeds * (s.generations - 1), in, t));
+    }
+    out += fmt::format("  all seeds: train {}{} tokens, generate <= {}{} tokens\n",
+                       human(t.train_tokens), t.train_unknown ? " + (known at run time)" : "",
+                       human(t.generate_tokens), t.generate_unknown ? " + (known after prepare)" : "");
+    all.train_tokens += t.train_tokens;
+    all.generate_tokens += t.generate_tokens;
+    all.train_unknown |= t.train_unknown;
+    all.generate_unknown |= t.generate_unknown;
+
+    const TrainThroughput* measured = nullptr;
+    for (const TrainThroughput& m : measured_train_throughput()) {
+      if (m.preset == s.model.preset && m.device_kind == device_kind) measured = &m;
+    }
+    const ModelConfig preset = ModelConfig::preset(s.model.preset);
+    const bool same_shape = model.n_layer == preset.n_layer && model.n_head == preset.n_head &&
+                            model.d_model == preset.d_model && model.ffn_hidden == preset.ffn_hidden;
+    if (!measured || !same_shape) {
+      estimate_missing = true;
+      add_note(fmt::format("{} on {} was not measured",
+                           same_shape ? "preset " + s.model.preset
+                                      : "this model shape (preset with overrides)",
+                           device_kind),
+               arm.name);
+      continue;
+    }
+    train_seconds += t.train_tokens / measured->tokens_per_second;
+    std::vector<std::string> differs;
+    if (model.context != measured->context) differs.push_back(fmt::format("context {}", model.context));
+    if (s.train.batch_size != measured->batch_size) {
+      differs.push_back(fmt::format("batch {}", s.train.batch_size));
+    }
+    if (model.vocab_size != measured->vocab_size) {
+      differs.push_back(fmt::format("vocab {}", model.vocab_size));
+    }
+    std::string note = fmt::format("{} tokens/s, measured for preset {} at batch {} x context {}, "
+                                   "vocab {} on a {}",
+                                   human(measured->tokens_per_second), measured->preset,
+                                   measured->batch_size, measured->context, measured->vocab_size,
+                                   measured->where);
+    if (!differs.empty()) {
+      note += "; used with " + fmt::format("{}", fmt::join(differs, ", ")) +
+              " here, so the real speed differs";
+    }
+    add_note(note, arm.name);
+  }
+
+  out += fmt::format("\ntotal: train {}{} tokens, generate <= {}{} tokens\n",
+                     human(all.train_tokens), all.train_unknown ? " + (known at run time)" : "",
+                     human(all.generate_tokens),
+                     all.generate_unknown ? " + (known after prepare)" : "");
+  if (estimate_missing) {
+    out += "time estimate: none (no measured throughput for this device and model)\n";
+  } else {
+    out += fmt::format("time estimate (rough, training steps only{}): about {}\n",
+                       all.train_unknown ? ", for the step counts known now" : "",
+                       duration(train_seconds));
+  }
+  for (const auto& [note, arms] : estimate_notes) {
+    std::string names;
+    for (const std::string& a : arms) names += (names.empty() ? "'" : ", '") + a + "'";
+    out += fmt::format("  arm{} {}: {}\n", arms.size() == 1 ? "" : "s", names, note);
+  }
+  out += "  not included, not measured: data preparation, valid-loss evaluation, generation, "
+         "scoring\n";
+  if (config.arms.size() > 1) {
+    out += "  generation 0 is counted per arm; arms whose generation-0 training is the same train "
+           "it once (RUN/shared/), so the totals are an upper bound\n";
+  }
+  return out;
+}
+
+}  // namespace collapse

@@ -1,0 +1,284 @@
+#include "collapse/generate/sampler_batch.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "collapse/util/error.h"
+
+#if defined(COLLAPSE_HAVE_KERNELS)
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+
+#include "sampling.cuh"
+#endif
+
+namespace collapse {
+namespace {
+
+// "float32 [2, 5]" or "undefined", for error messages.
+std::string describe(const at::Tensor& t) {
+  if (!t.defined()) return "undefined";
+  return std::string(c10::toString(t.scalar_type())) + " " + c10::str(t.sizes());
+}
+
+void check_inputs(const SamplerConfig& config, const at::Tensor& logits,
+                  const TokenHistory& history, const at::Tensor& uniforms,
+                  const at::Tensor& banned) {
+  if (!logits.defined() || logits.dim() != 2 ||
+      (logits.scalar_type() != at::kFloat && logits.scalar_type() != at::kBFloat16)) {
+    fail("sample_tokens: logits must be [batch, vocab] float32 or bfloat16, got {}", describe(logits));
+  }
+  const std::int64_t batch = logits.size(0);
+  auto check_rows = [&](const char* name, const at::Tensor& t, at::ScalarType type) {
+    if (!t.defined() || t.dim() != 1 || t.size(0) != batch || t.scalar_type() != type) {
+      fail("sample_tokens: {} must be [{}] {}, got {}", name, batch, c10::toString(type), describe(t));
+    }
+  };
+  check_rows("uniforms", uniforms, at::kFloat);
+  check_rows("banned", banned, at::kInt);
+  if (config.penalizes()) {
+    const at::Tensor& tokens = history.tokens;
+    if (!tokens.defined() || tokens.dim() != 2 || tokens.size(0) != batch ||
+        tokens.scalar_type() != at::kInt) {
+      fail("sample_tokens: history tokens must be [{}, capacity] int32 (a penalty is on), got {}",
+           batch, describe(tokens));
+    }
+    check_rows("history lengths", history.lengths, at::kInt);
+    check_rows("history prompt lengths", history.prompt_lengths, at::kInt);
+  }
+}
+
+// The CPU reference, row by row (rows in parallel; each row's token depends on that row only).
+at::Tensor sample_on_host(const SamplerConfig& config, const at::Tensor& logits,
+                          const TokenHistory& history, const at::Tensor& uniforms,
+                          const at::Tensor& banned) {
+  const at::Tensor x = logits.to(at::kCPU).to(at::kFloat).contiguous();
+  const at::Tensor u = uniforms.to(at::kCPU).contiguous();
+  const at::Tensor ban = banned.to(at::kCPU).contiguous();
+  const std::int64_t batch = x.size(0), vocab = x.size(1);
+  const bool penalties = config.penalizes();
+  at::Tensor tokens, lengths, prompts;
+  std::int64_t capacity = 0;
+  if (penalties) {
+    tokens = history.tokens.to(at::kCPU).contiguous();
+    lengths = history.lengths.to(at::kCPU).contiguous();
+    prompts = history.prompt_lengths.to(at::kCPU).contiguous();
+    capacity = tokens.size(1);
+  }
+  at::Tensor out = at::empty({batch}, at::TensorOptions().dtype(at::kLong));
+  const float* x_data = x.data_ptr<float>();
+  const float* u_data = u.data_ptr<float>();
+  const std::int32_t* ban_data = ban.data_ptr<std::int32_t>();
+  std::int64_t* out_data = out.data_ptr<std::int64_t>();
+  at::parallel_for(0, batch, 1, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) {
+      SamplingRow row;
+      row.logits = std::span<const float>(x_data + r * vocab, static_cast<std::size_t>(vocab));
+      row.banned_token = ban_data[r];
+      if (penalties) {
+        const std::int64_t length = lengths.data_ptr<std::int32_t>()[r];
+        if (length < 0 || length > capacity) {
+          fail("sample_tokens: row {} has history length {} outside [0, {}]", r, length, capacity);
+        }
+        row.history = std::span<const std::int32_t>(tokens.data_ptr<std::int32_t>() + r * capacity,
+                                                    static_cast<std::size_t>(length));
+        row.prompt_length = prompts.data_ptr<std::int32_t>()[r];
+      }
+      out_data[r] = sample_token_reference(config, row, u_data[r]);
+    }
+  });
+  return out.to(logits.device());
+}
+
+#if defined(COLLAPSE_HAVE_KERNELS)
+static_assert(kernels::kSamplingMaxHistory == kSamplingMaxHistory);
+
+// Whether `step` changes anything for this chain (greedy chains skip temperature and the filters).
+bool active(const SamplerConfig& c, SamplerStep step) {
+  switch (step) {
+    case SamplerStep::repetition_penalty: return c.repetition_penalty != 1.0f;
+    case SamplerStep::presence_frequency:
+      return c.presence_penalty != 0.0f || c.frequency_penalty != 0.0f;
+    case SamplerStep::temperature: return !c.greedy() && c.temperature != 1.0f;
+    case SamplerStep::top_k: return !c.greedy() && c.top_k > 0;
+    case SamplerStep::top_p: return !c.greedy() && c.top_p < 1.0f;
+    case SamplerStep::min_p: return !c.greedy() && c.min_p > 0.0f;
+    case SamplerStep::typical_p: return !c.greedy() && c.typical_p < 1.0f;
+  }
+  return true;
+}
+
+// The kernel's chains: typical_p off, and the active steps in its fixed order.
+bool kernel_chain(const SamplerConfig& c) {
+  if (active(c, SamplerStep::typical_p)) return false;
+  const SamplerStep fixed[] = {SamplerStep::repetition_penalty, SamplerStep::presence_frequency,
+                               SamplerStep::temperature,        SamplerStep::top_k,
+                               SamplerStep::top_p,              SamplerStep::min_p};
+  std::size_t next = 0;
+  for (SamplerStep s : c.order) {
+    if (!active(c, s)) continue;
+    while (next < std::size(fixed) && fixed[next] != s) ++next;
+    if (next == std::size(fixed)) return false;
+    ++next;
+  }
+  return true;
+}
+
+
+kernels::SamplingParams kernel_params(const SamplerConfig& config) {
+  return {config.repetition_penalty, config.presence_penalty, config.frequency_penalty,
+          config.temperature,        config.top_p,            config.min_p,
+          static_cast<std::int32_t>(std::min<std::int64_t>(config.top_k, 0x7fffffff)), 0};
+}
+
+// Uploads the per-row parameters from pinned memory without blocking the host.
+at::Tensor upload_params(const SamplerConfig& config, std::int64_t batch, const c10::Device& device) {
+  const kernels::SamplingParams p = kernel_params(config);
+  at::Tensor host = at::empty({batch * static_cast<std::int64_t>(sizeof(p))},
+                              at::TensorOptions().dtype(at::kByte).pinned_memory(true));
+  for (std::int64_t r = 0; r < batch; ++r) {
+    std::memcpy(host.data_ptr<std::uint8_t>() + r * sizeof(p), &p, sizeof(p));
+  }
+  return host.to(device, /*non_blocking=*/true);
+}
+
+// The launch itself: every tensor already contiguous, typed and on the logits' device.
+void launch(const SamplerConfig& config, const at::Tensor& params, const at::Tensor& x,
+            const TokenHistory& history, const at::Tensor& u, const at::Tensor& ban, at::Tensor& out) {
+  kernels::SamplingBatch b;
+  b.logits = x.data_ptr();
+  b.type = x.scalar_type() == at::kBFloat16 ? kernels::LogitsType::bf16 : kernels::LogitsType::f32;
+  b.batch = x.size(0);
+  b.vocab = x.size(1);
+  b.row_stride = x.stride(0);
+  b.params = reinterpret_cast<const kernels::SamplingParams*>(params.data_ptr());
+  b.uniforms = u.data_ptr<float>();
+  b.banned = ban.data_ptr<std::int32_t>();
+  if (config.penalizes()) {
+    b.history = history.tokens.data_ptr<std::int32_t>();
+    b.history_capacity = history.tokens.size(1);
+    b.history_lengths = history.lengths.data_ptr<std::int32_t>();
+    b.prompt_lengths = history.prompt_lengths.data_ptr<std::int32_t>();
+  }
+  b.tokens = out.data_ptr<std::int64_t>();
+  const cudaError_t e = kernels::sample_tokens(b, c10::cuda::getCurrentCUDAStream());
+  if (e != cudaSuccess) fail("sampling kernel failed: {}", cudaGetErrorString(e));
+}
+
+// The fused kernel; false (nothing launched) when the shapes exceed its limits.
+bool sample_on_device(const SamplerConfig& config, const at::Tensor& logits,
+                      const TokenHistory& history, const at::Tensor& uniforms,
+                      const at::Tensor& banned, at::Tensor& out) {
+  const c10::cuda::CUDAGuard guard(logits.device());
+  const bool penalties = config.penalizes();
+  const std::int64_t capacity = penalties ? history.tokens.size(1) : 0;
+  if (!kernels::sampling_fits(logits.size(1), capacity, penalties)) return false;
+  const at::Tensor x = logits.stride(1) == 1 ? logits : logits.contiguous();
+  const at::Device device = x.device();
+  TokenHistory h;
+  if (penalties) {
+    h = {history.tokens.to(device).contiguous(), history.lengths.to(device).contiguous(),
+         history.prompt_lengths.to(device).contiguous()};
+  }
+  out = at::empty({x.size(0)}, x.options().dtype(at::kLong));
+  launch(config, upload_params(config, x.size(0), device), x, h, uniforms.to(device).contiguous(),
+         banned.to(device).contiguous(), out);
+  return true;
+}
+#endif
+
+}  // namespace
+
+bool sampling_uses_kernel(const SamplerConfig& config, const c10::Device& device) {
+#if defined(COLLAPSE_HAVE_KERNELS)
+  return device.is_cuda() && kernel_chain(config);
+#else
+  (void)config;
+  (void)device;
+  return false;
+#endif
+}
+
+bool sampling_kernel_fits(const SamplerConfig& config, const c10::Device& device,
+                          std::int64_t vocab, std::int64_t history_capacity) {
+#if defined(COLLAPSE_HAVE_KERNELS)
+  if (!sampling_uses_kernel(config, device)) return false;
+  const c10::cuda::CUDAGuard guard(device);
+  const bool penalties = config.penalizes();
+  return kernels::sampling_fits(vocab, penalties ? history_capacity : 0, penalties);
+#else
+  (void)config, (void)device, (void)vocab, (void)history_capacity;
+  return false;
+#endif
+}
+
+at::Tensor sampling_kernel_params(const SamplerConfig& config, std::int64_t batch,
+                                  const c10::Device& device) {
+#if defined(COLLAPSE_HAVE_KERNELS)
+  if (sampling_uses_kernel(config, device)) {
+    const c10::cuda::CUDAGuard guard(device);
+    return upload_params(config, batch, device);
+  }
+#endif
+  (void)batch;
+  fail("sampling_kernel_params: the fused sampling kernel does not run this chain on {}",
+       device.str());
+}
+
+void sample_tokens_with_kernel(const SamplerConfig& config, const at::Tensor& params,
+                               const at::Tensor& logits, const TokenHistory& history,
+                               const at::Tensor& uniforms, const at::Tensor& banned,
+                               at::Tensor& out) {
+  check_inputs(config, logits, history, uniforms, banned);
+  const c10::Device device = logits.device();
+  auto require = [&](const char* name, const at::Tensor& t) {
+    if (!t.defined() || !t.is_contiguous() || t.device() != device) {
+      fail("sample_tokens_with_kernel: {} must be a contiguous tensor on {}", name, device.str());
+    }
+  };
+  require("logits", logits);
+  require("uniforms", uniforms);
+  require("banned", banned);
+  require("params", params);
+  require("out", out);
+  if (out.scalar_type() != at::kLong || out.dim() != 1 || out.size(0) != logits.size(0)) {
+    fail("sample_tokens_with_kernel: out must be [{}] int64, got {}", logits.size(0), describe(out));
+  }
+  const bool penalties = config.penalizes();
+  if (penalties) {
+    require("history tokens", history.tokens);
+    require("history lengths", history.lengths);
+    require("history prompt lengths", history.prompt_lengths);
+  }
+#if defined(COLLAPSE_HAVE_KERNELS)
+  if (sampling_kernel_fits(config, device, logits.size(1), penalties ? history.tokens.size(1) : 0)) {
+    if (params.numel() != logits.size(0) * static_cast<std::int64_t>(sizeof(kernels::SamplingParams))) {
+      fail("sample_tokens_with_kernel: params hold {} bytes, not {} rows' worth", params.numel(),
+           logits.size(0));
+    }
+    const c10::cuda::CUDAGuard guard(device);
+    launch(config, params, logits, history, uniforms, banned, out);
+    return;
+  }
+#endif
+  fail("sample_tokens_with_kernel: the fused sampling kernel does not run this chain on {}",
+       device.str());
+}
+
+at::Tensor sample_tokens(const SamplerConfig& config, const at::Tensor& logits,
+                         const TokenHistory& history, const at::Tensor& uniforms,
+                         const at::Tensor& banned) {
+  check_inputs(config, logits, history, uniforms, banned);
+#if defined(COLLAPSE_HAVE_KERNELS)
+  if (sampling_uses_kernel(config, logits.device())) {
+    at::Tensor out;
+    if (sample_on_device(config, logits, history, uniforms, banned, out)) return out;
+  }
+#endif
+  return sample_on_host(config, logits, history, uniforms, banned);
+}
+
+}  // namespace collapse

@@ -1,0 +1,302 @@
+#include "collapse/model/model.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
+#include <torch/nn/functional/activation.h>
+
+#include <cmath>
+
+#include "collapse/model/device.h"
+#include "collapse/util/error.h"
+
+namespace collapse {
+namespace nn = torch::nn;
+
+namespace {
+
+nn::Linear linear(std::int64_t in, std::int64_t out) {
+  return nn::Linear(nn::LinearOptions(in, out).bias(false));
+}
+
+// cos/sin tables [..., head_dim] for the given positions (any shape, int64), computed as Hugging
+// Face's Llama does (fp32 inverse frequencies, each half of head_dim repeated), then cast to `dtype`.
+std::pair<at::Tensor, at::Tensor> rotary_tables(const at::Tensor& positions, const ModelConfig& config,
+                                                c10::ScalarType dtype) {
+  const std::int64_t hd = config.head_dim();
+  const auto options = at::TensorOptions().dtype(at::kLong).device(positions.device());
+  const at::Tensor exponents = at::arange(0, hd, 2, options).to(at::kFloat) / hd;
+  const at::Tensor inv_freq = 1.0 / at::pow(config.rope_theta, exponents);
+  const at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [..., hd/2]
+  const at::Tensor table = at::cat({freqs, freqs}, -1);                      // [..., hd]
+  return {table.cos().to(dtype), table.sin().to(dtype)};
+}
+
+std::pair<at::Tensor, at::Tensor> rotary_tables(std::int64_t start, std::int64_t length,
+                                                const ModelConfig& config, const c10::Device& device,
+                                                c10::ScalarType dtype) {
+  const auto options = at::TensorOptions().dtype(at::kLong).device(device);
+  return rotary_tables(at::arange(start, start + length, options), config, dtype);
+}
+
+at::Tensor rotate_half(const at::Tensor& x) {
+  const std::int64_t half = x.size(-1) / 2;
+  return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+}  // namespace
+
+RMSNormImpl::RMSNormImpl(std::int64_t dim, double eps) : eps_(eps) {
+  weight = register_parameter("weight", at::ones({dim}));
+}
+
+at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
+  const at::Tensor xf = x.to(at::kFloat);
+  const at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps_);
+  return weight * normed.to(x.scalar_type());
+}
+
+AttentionImpl::AttentionImpl(const ModelConfig& c) : n_head_(c.n_head), head_dim_(c.head_dim()) {
+  q_proj = register_module("q_proj", linear(c.d_model, c.d_model));
+  k_proj = register_module("k_proj", linear(c.d_model, c.d_model));
+  v_proj = register_module("v_proj", linear(c.d_model, c.d_model));
+  o_proj = register_module("o_proj", linear(c.d_model, c.d_model));
+}
+
+at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                                  const at::Tensor& past_k, const at::Tensor& past_v,
+                                  at::Tensor* k_out, at::Tensor* v_out) {
+  const std::int64_t B = x.size(0), T = x.size(1);
+  auto heads = [&](const at::Tensor& t) { return t.view({B, T, n_head_, head_dim_}).transpose(1, 2); };
+  at::Tensor q = heads(q_proj(x)), k = heads(k_proj(x)), v = heads(v_proj(x));  // [B, H, T, hd]
+  q = q * cos.to(q.scalar_type()) + rotate_half(q) * sin.to(q.scalar_type());
+  k = k * cos.to(k.scalar_type()) + rotate_half(k) * sin.to(k.scalar_type());
+  if (past_k.defined()) {
+    k = at::cat({past_k.to(k.scalar_type()), k}, 2);
+    v = at::cat({past_v.to(v.scalar_type()), v}, 2);
+  }
+  *k_out = k;
+  *v_out = v;
+
+  const std::int64_t past = k.size(2) - T;
+  at::Tensor y;
+  if (past == 0) {
+    y = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/T > 1);
+  } else if (T == 1) {
+    y = at::scaled_dot_product_attention(q, k, v);  // one new position sees everything before it
+  } else {
+    // New position i (absolute past + i) may attend keys 0..past + i.
+    const at::Tensor mask =
+        at::ones({T, past + T}, at::TensorOptions().dtype(at::kBool).device(x.device())).tril(past);
+    y = at::scaled_dot_product_attention(q, k, v, mask);
+  }
+  return o_proj(y.transpose(1, 2).reshape({B, T, n_head_ * head_dim_}));
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> AttentionImpl::project(const at::Tensor& x,
+                                                                      const at::Tensor& cos,
+                                                                      const at::Tensor& sin) {
+  const std::int64_t B = x.size(0), T = x.size(1);
+  auto heads = [&](const at::Tensor& t) { return t.view({B, T, n_head_, head_dim_}).transpose(1, 2); };
+  at::Tensor q = heads(q_proj(x)), k = heads(k_proj(x)), v = heads(v_proj(x));  // [B, H, T, hd]
+  q = q * cos.to(q.scalar_type()) + rotate_half(q) * sin.to(q.scalar_type());
+  k = k * cos.to(k.scalar_type()) + rotate_half(k) * sin.to(k.scalar_type());
+  return {q, k, v};
+}
+
+at::Tensor AttentionImpl::decode(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                                 at::Tensor& k_buf, at::Tensor& v_buf, std::int64_t start,
+                                 const at::Tensor& mask) {
+  const std::int64_t B = x.size(0), T = x.size(1);
+  const auto [q, k, v] = project(x, cos, sin);
+  k_buf.narrow(2, start, T).copy_(k);
+  v_buf.narrow(2, start, T).copy_(v);
+  const at::Tensor keys = k_buf.narrow(2, 0, start + T), values = v_buf.narrow(2, 0, start + T);
+  const at::Tensor y = at::scaled_dot_product_attention(q, keys.to(q.scalar_type()),
+                                                        values.to(q.scalar_type()), mask);
+  return o_proj(y.transpose(1, 2).reshape({B, T, n_head_ * head_dim_}));
+}
+
+at::Tensor AttentionImpl::decode_at(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                                    at::Tensor& k_buf, at::Tensor& v_buf, const at::Tensor& slot,
+                                    const at::Tensor& mask) {
+  const std::int64_t B = x.size(0);
+  const auto [q, k, v] = project(x, cos, sin);
+  k_buf.index_copy_(2, slot, k.to(k_buf.scalar_type()));
+  v_buf.index_copy_(2, slot, v.to(v_buf.scalar_type()));
+  const at::Tensor y = at::scaled_dot_product_attention(q, k_buf.to(q.scalar_type()),
+                                                        v_buf.to(q.scalar_type()), mask);
+  return o_proj(y.transpose(1, 2).reshape({B, 1, n_head_ * head_dim_}));
+}
+
+MLPImpl::MLPImpl(const ModelConfig& c) {
+  gate_proj = register_module("gate_proj", linear(c.d_model, c.ffn_hidden));
+  up_proj = register_module("up_proj", linear(c.d_model, c.ffn_hidden));
+  down_proj = register_module("down_proj", linear(c.ffn_hidden, c.d_model));
+}
+
+at::Tensor MLPImpl::forward(const at::Tensor& x) {
+  return down_proj(at::silu(gate_proj(x)) * up_proj(x));
+}
+
+BlockImpl::BlockImpl(const ModelConfig& c) {
+  input_layernorm = register_module("input_layernorm", RMSNorm(c.d_model, c.norm_eps));
+  self_attn = register_module("self_attn", Attention(c));
+  post_attention_layernorm =
+      register_module("post_attention_layernorm", RMSNorm(c.d_model, c.norm_eps));
+  mlp = register_module("mlp", MLP(c));
+}
+
+GPTImpl::GPTImpl(const ModelConfig& config) : config_(config) {
+  config_.validate();
+  embed_tokens = register_module("embed_tokens", nn::Embedding(config.vocab_size, config.d_model));
+  layers = register_module("layers", nn::ModuleList());
+  for (std::int64_t i = 0; i < config.n_layer; ++i) layers->push_back(Block(config));
+  norm = register_module("norm", RMSNorm(config.d_model, config.norm_eps));
+  if (!config.tie_embeddings) {
+    lm_head = register_module("lm_head", linear(config.d_model, config.vocab_size));
+  }
+}
+
+at::Tensor GPTImpl::hidden_states(const at::Tensor& tokens, KVCache* cache) {
+  if (tokens.dim() != 2) fail("model input must be [batch, time], got {} dimensions", tokens.dim());
+  const std::int64_t T = tokens.size(1);
+  const std::int64_t start = cache ? cache->length() : 0;
+  if (start + T > config_.context) {
+    fail("sequence of {} positions exceeds the model context {}", start + T, config_.context);
+  }
+  at::Tensor x = embed_tokens(tokens);
+  const c10::ScalarType compute =
+      at::autocast::is_autocast_enabled(x.device().type()) ? at::kBFloat16 : x.scalar_type();
+  const auto [cos, sin] = rotary_tables(start, T, config_, x.device(), compute);
+
+  const bool fill = cache && cache->keys.empty();
+  if (fill) {
+    cache->keys.resize(config_.n_layer);
+    cache->values.resize(config_.n_layer);
+  }
+  for (std::int64_t i = 0; i < config_.n_layer; ++i) {
+    auto& block = *layers->ptr<BlockImpl>(i);
+    at::Tensor past_k, past_v, k, v;
+    if (cache && !fill) past_k = cache->keys[i], past_v = cache->values[i];
+    x = x + block.self_attn->forward(block.input_layernorm(x), cos, sin, past_k, past_v, &k, &v);
+    x = x + block.mlp(block.post_attention_layernorm(x));
+    if (cache) cache->keys[i] = k, cache->values[i] = v;
+  }
+  return norm(x);
+}
+
+void DecodeCache::select_rows(const at::Tensor& rows) {
+  for (auto& k : keys) k = k.index_select(0, rows);
+  for (auto& v : values) v = v.index_select(0, rows);
+  pad = pad.index_select(0, rows);
+}
+
+at::Tensor GPTImpl::decode(const at::Tensor& tokens, DecodeCache& cache) {
+  if (tokens.dim() != 2 || tokens.size(0) != cache.batch()) {
+    fail("decode input must be [batch {}, time], got {} dimensions with {} rows", cache.batch(),
+         tokens.dim(), tokens.dim() > 0 ? tokens.size(0) : 0);
+  }
+  const std::int64_t B = tokens.size(0), T = tokens.size(1), start = cache.length;
+  if (start + T > cache.capacity) {
+    fail("decoding {} slots exceeds the cache capacity {}", start + T, cache.capacity);
+  }
+  const auto longs = at::TensorOptions().dtype(at::kLong).device(tokens.device());
+  const at::Tensor slots = at::arange(start, start + T, longs);                 // [T]
+  const at::Tensor pad = cache.pad.view({B, 1});
+  const at::Tensor positions = (slots.view({1, T}) - pad).clamp_min(0);        // [B, T]
+  // Real positions see the row's real slots up to themselves; a pad slot sees only itself (so its
+  // softmax is never empty, and nothing real ever reads it).
+  const at::Tensor keys = at::arange(start + T, longs).view({1, 1, start + T});
+  const at::Tensor query = slots.view({1, T, 1});
+  const at::Tensor mask =
+      (((keys >= pad.view({B, 1, 1})) & (keys <= query)) | (keys == query)).unsqueeze(1);
+
+  at::Tensor x = embed_tokens(tokens);
+  const c10::ScalarType compute =
+      at::autocast::is_autocast_enabled(x.device().type()) ? at::kBFloat16 : x.scalar_type();
+  auto [cos, sin] = rotary_tables(positions, config_, compute);  // [B, T, hd]
+  cos = cos.unsqueeze(1), sin = sin.unsqueeze(1);                // [B, 1, T, hd]
+  if (cache.keys.empty()) {
+    const auto options = at::TensorOptions().dtype(compute).device(tokens.device());
+    for (std::int64_t i = 0; i < config_.n_layer; ++i) {
+      cache.keys.push_back(at::zeros({B, config_.n_head, cache.capacity, config_.head_dim()}, options));
+      cache.values.push_back(at::zeros_like(cache.keys.back()));
+    }
+  }
+  for (std::int64_t i = 0; i < config_.n_layer; ++i) {
+    auto& block = *layers->ptr<BlockImpl>(i);
+    x = x + block.self_attn->decode(block.input_layernorm(x), cos, sin, cache.keys[i],
+                                    cache.values[i], start, mask);
+    x = x + block.mlp(block.post_attention_layernorm(x));
+  }
+  cache.length = start + T;
+  return logits(norm(x.narrow(1, T - 1, 1)).squeeze(1));
+}
+
+at::Tensor GPTImpl::decode_at(const at::Tensor& tokens, DecodeCache& cache, const at::Tensor& slot) {
+  if (tokens.dim() != 2 || tokens.size(0) != cache.batch() || tokens.size(1) != 1) {
+    fail("decode_at input must be [batch {}, 1], got {} dimensions", cache.batch(), tokens.dim());
+  }
+  if (cache.keys.empty()) fail("decode_at needs a cache that a decode() has filled");
+  const std::int64_t B = tokens.size(0);
+  const auto longs = at::TensorOptions().dtype(at::kLong).device(tokens.device());
+  const at::Tensor pad = cache.pad.view({B, 1});
+  const at::Tensor positions = (slot.view({1, 1}) - pad).clamp_min(0);  // [B, 1]
+  // decode()'s mask for one query at `slot`, over every slot of the buffers: the row's real slots
+  // up to the query (and the query itself, so a pad row's softmax is never empty).
+  const at::Tensor keys = at::arange(cache.capacity, longs).view({1, 1, 1, cache.capacity});
+  const at::Tensor query = slot.view({1, 1, 1, 1});
+  const at::Tensor mask = ((keys >= pad.view({B, 1, 1, 1})) & (keys <= query)) | (keys == query);
+
+  at::Tensor x = embed_tokens(tokens);
+  const c10::ScalarType compute =
+      at::autocast::is_autocast_enabled(x.device().type()) ? at::kBFloat16 : x.scalar_type();
+  auto [cos, sin] = rotary_tables(positions, config_, compute);  // [B, 1, hd]
+  cos = cos.unsqueeze(1), sin = sin.unsqueeze(1);                // [B, 1, 1, hd]
+  for (std::int64_t i = 0; i < config_.n_layer; ++i) {
+    auto& block = *layers->ptr<BlockImpl>(i);
+    x = x + block.self_attn->decode_at(block.input_layernorm(x), cos, sin, cache.keys[i],
+                                       cache.values[i], slot, mask);
+    x = x + block.mlp(block.post_attention_layernorm(x));
+  }
+  return logits(norm(x).squeeze(1));
+}
+
+at::Tensor GPTImpl::output_weight() const {
+  return config_.tie_embeddings ? embed_tokens->weight : lm_head->weight;
+}
+
+at::Tensor GPTImpl::logits(const at::Tensor& hidden) {
+  // In fp32 even under autocast: bf16 logits carry ~0.03 of rounding at magnitudes of 10, which
+  // would bias every loss and perplexity. The body's matmuls stay in bf16.
+  NoAutocastScope fp32;
+  return at::linear(hidden.to(at::kFloat), output_weight());
+}
+
+at::Tensor GPTImpl::forward(const at::Tensor& tokens, KVCache* cache) {
+  return logits(hidden_states(tokens, cache));
+}
+
+void initialize_weights(GPT& model, std::uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const double std = 0.02;
+  const double residual_std = std / std::sqrt(2.0 * static_cast<double>(model->config().n_layer));
+  for (auto& item : model->named_parameters()) {
+    const std::string& name = item.key();
+    at::Tensor& p = item.value();
+    if (name.find("norm") != std::string::npos) {
+      p.fill_(1.0);
+      continue;
+    }
+    // Projections that write into the residual stream get a smaller scale (GPT-2), so the
+    // stream's variance does not grow with depth.
+    const bool residual = name.find("o_proj") != std::string::npos ||
+                          name.find("down_proj") != std::string::npos;
+    at::Tensor fresh = at::empty(p.sizes(), at::TensorOptions().dtype(at::kFloat));
+    fresh.normal_(0.0, residual ? residual_std : std, gen);
+    p.copy_(fresh);
+  }
+}
+
+}  // namespace collapse

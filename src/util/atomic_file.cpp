@@ -1,0 +1,109 @@
+#include "collapse/util/atomic_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "collapse/util/error.h"
+
+namespace collapse {
+namespace fs = std::filesystem;
+
+namespace {
+
+// A temporary name in the target's folder (rename is only atomic within one file system).
+fs::path temp_path_for(const fs::path& path) {
+  static std::atomic<unsigned> counter{0};
+  return path.parent_path() /
+         fmt::format(".{}.tmp-{}-{}", path.filename().string(), ::getpid(), counter++);
+}
+
+void fsync_path(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+void ensure_parent(const fs::path& path) {
+  if (path.has_parent_path()) {
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
+    if (ec) fail("cannot create folder {}: {}", path.parent_path().string(), ec.message());
+  }
+}
+
+}  // namespace
+
+void write_atomic_with(const fs::path& path, const std::function<void(const fs::path&)>& write) {
+  ensure_parent(path);
+  const fs::path tmp = temp_path_for(path);
+  try {
+    write(tmp);
+    fsync_path(tmp);
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) fail("cannot move {} into place as {}: {}", tmp.string(), path.string(), ec.message());
+    if (path.has_parent_path()) fsync_path(path.parent_path());
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw;
+  }
+}
+
+void write_file_atomic(const fs::path& path, std::string_view bytes) {
+  write_atomic_with(path, [&](const fs::path& tmp) {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) fail("cannot write {}: {}", tmp.string(), std::strerror(errno));
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    // A full disk shows up here: report it against the file the user asked for.
+    if (!out) fail("cannot write {}: {} (disk full?)", path.string(), std::strerror(errno));
+  });
+}
+
+fs::path normalize_dir(const fs::path& dir) {
+  fs::path p = dir.lexically_normal();
+  if (!p.has_filename() && p.has_parent_path() && p != p.root_path()) p = p.parent_path();
+  return p;
+}
+
+fs::path temp_dir_for(const fs::path& dest) {
+  const fs::path d = normalize_dir(dest);
+  const fs::path parent = d.has_parent_path() ? d.parent_path() : fs::path(".");
+  return parent / fmt::format(".{}.tmp-{}", d.filename().string(), ::getpid());
+}
+
+void replace_dir(const fs::path& built, const fs::path& dest) {
+  std::error_code ec;
+  const fs::path old = temp_dir_for(dest).string() + "-old";
+  const bool had = fs::exists(dest, ec);
+  if (had) {
+    fs::remove_all(old, ec);
+    fs::rename(dest, old, ec);
+    if (ec) fail("cannot move {} aside: {}", dest.string(), ec.message());
+  }
+  fs::rename(built, dest, ec);
+  if (ec) fail("cannot move {} into place as {}: {}", built.string(), dest.string(), ec.message());
+  if (had) fs::remove_all(old, ec);
+}
+
+std::string read_file(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) fail("file not found: {}", path.string());
+  if (fs::is_directory(path, ec)) fail("{} is a folder, expected a file", path.string());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("cannot read {}: {}", path.string(), std::strerror(errno));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) fail("cannot read {}: {}", path.string(), std::strerror(errno));
+  return std::move(buffer).str();
+}
+
+}  // namespace collapse

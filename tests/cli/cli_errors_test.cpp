@@ -1,0 +1,187 @@
+// Bad input, as a user meets it: one clear line on stderr naming the problem, a non-zero exit,
+// and nothing already written harmed.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "collapse/util/atomic_file.h"
+#include "support/test_support.h"
+
+using collapse::tests::fresh_dir;
+using collapse::tests::run_collapse;
+using collapse::tests::write_text;
+namespace fs = std::filesystem;
+
+namespace {
+// Asserts failure with exactly one line on stderr that contains every `needle`.
+void expect_one_line_error(const collapse::tests::CommandResult& r,
+                           std::initializer_list<std::string> needles) {
+  EXPECT_NE(r.exit_code, 0);
+  std::string err = r.err;
+  // Progress lines may precede the error; the error is the last line.
+  if (!err.empty() && err.back() == '\n') err.pop_back();
+  const std::string last = err.substr(err.rfind('\n') == std::string::npos ? 0 : err.rfind('\n') + 1);
+  EXPECT_EQ(last.rfind("collapse: error", 0), 0u) << r.err;
+  for (const auto& n : needles) EXPECT_NE(last.find(n), std::string::npos) << "missing '" << n << "' in: " << r.err;
+}
+}  // namespace
+
+TEST(CliErrors, MissingCorpusPath) {
+  const auto out = fresh_dir("cli-missing") / "data";
+  expect_one_line_error(run_collapse({"prepare", "--corpus", "/no/such/corpus.txt", "--out", out}),
+                        {"/no/such/corpus.txt", "not found"});
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(CliErrors, EmptyCorpus) {
+  const auto dir = fresh_dir("cli-empty");
+  write_text(dir / "empty.txt", "\n\n   \n");
+  expect_one_line_error(run_collapse({"prepare", "--corpus", dir / "empty.txt", "--out", dir / "d"}),
+                        {"empty.txt", "empty"});
+}
+
+TEST(CliErrors, InvalidUtf8NamesFileAndByteOffset) {
+  const auto dir = fresh_dir("cli-utf8");
+  write_text(dir / "latin1.txt", "caf\xE9 au lait\n");
+  expect_one_line_error(run_collapse({"prepare", "--corpus", dir / "latin1.txt", "--out", dir / "d"}),
+                        {"latin1.txt", "invalid UTF-8", "byte offset 3"});
+}
+
+TEST(CliErrors, CorpusTooSmallForTheVocabulary) {
+  const auto dir = fresh_dir("cli-small");
+  std::string text;
+  for (int i = 0; i < 6; ++i) text += "a few words in document " + std::to_string(i) + "\n\n";
+  write_text(dir / "small.txt", text);
+  const auto r = run_collapse({"prepare", "--corpus", dir / "small.txt", "--out", dir / "d",
+                               "--vocab-size", "8000"});
+  expect_one_line_error(r, {"--vocab-size 8000"});
+  EXPECT_FALSE(fs::exists(dir / "d"));
+}
+
+TEST(CliErrors, OutputFolderHoldingADifferentDataset) {
+  const auto dir = fresh_dir("cli-different");
+  // Enough distinct words for a few hundred BPE merges.
+  const char* words[] = {"whale", "harpoon", "captain", "ocean", "voyage", "sailor", "compass",
+                         "lantern", "timber", "anchor", "barrel", "biscuit", "chowder", "mast",
+                         "rigging", "thunder", "monstrous", "leviathan", "nantucket", "pequod"};
+  std::string text;
+  for (int i = 0; i < 120; ++i) {
+    for (int j = 0; j < 12; ++j) text += std::string(words[(i * 7 + j * 3) % 20]) + (j % 5 ? " " : ", ");
+    text += "the end.\n\n";
+  }
+  write_text(dir / "c.txt", text);
+  const auto first = run_collapse({"prepare", "--corpus", dir / "c.txt", "--out", dir / "d",
+                                   "--vocab-size", "400"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const std::string manifest = collapse::read_file(dir / "d" / "manifest.json");
+
+  const auto same = run_collapse({"prepare", "--corpus", dir / "c.txt", "--out", dir / "d",
+                                  "--vocab-size", "400"});
+  EXPECT_EQ(same.exit_code, 0) << same.err;
+  EXPECT_NE(same.out.find("reused"), std::string::npos) << same.out;
+
+  expect_one_line_error(run_collapse({"prepare", "--corpus", dir / "c.txt", "--out", dir / "d",
+                                      "--vocab-size", "420"}),
+                        {"already holds a different dataset", "vocab_size: 400 -> 420"});
+  EXPECT_EQ(collapse::read_file(dir / "d" / "manifest.json"), manifest);  // untouched
+
+  write_text(dir / "other" / "notes.txt", "mine");
+  expect_one_line_error(run_collapse({"prepare", "--corpus", dir / "c.txt", "--out", dir / "other"}),
+                        {"is not a collapse dataset"});
+}
+
+TEST(CliErrors, CorruptCheckpoint) {
+  const auto dir = fresh_dir("cli-ckpt");
+  write_text(dir / "run" / "best.ckpt", "garbage");
+  expect_one_line_error(run_collapse({"eval", "--model", dir / "run", "--data",
+                                      collapse::tests::moby_dick_dataset()}),
+                        {"best.ckpt", "corrupt"});
+}
+
+TEST(CliErrors, MissingDatasetAndBadFlagValues) {
+  const auto dir = fresh_dir("cli-flags");
+  expect_one_line_error(run_collapse({"train", "--data", dir / "nothing", "--out", dir / "run", "--steps", "1"}),
+                        {"nothing", "dataset not found"});
+  const auto r = run_collapse({"train", "--data", dir, "--out", dir / "run", "--preset", "huge"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("huge"), std::string::npos) << r.err;
+  expect_one_line_error(run_collapse({"train", "--data", collapse::tests::moby_dick_dataset(), "--out",
+                                      dir / "run", "--steps", "1", "--device", "tpu"}),
+                        {"--device tpu"});
+}
+
+TEST(Cli, EveryCommandHasHelp) {
+  for (const char* cmd : {"prepare", "train", "eval", "export", "generate", "show"}) {
+    const auto r = run_collapse({cmd, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.out.find("Example:"), std::string::npos) << cmd << ": " << r.out;
+  }
+  const auto top = run_collapse({"--help"});
+  EXPECT_EQ(top.exit_code, 0);
+  EXPECT_NE(run_collapse({}).exit_code, 0);  // a command is required
+}
+
+TEST(CliErrors, ExportRefusesToWriteIntoAFolderThatIsNotAnExport) {
+  const auto dir = fresh_dir("cli-export");
+  write_text(dir / "mine" / "thesis.tex", "precious");
+  write_text(dir / "run" / "best.ckpt", "garbage");
+  const auto r = run_collapse({"export", "--model", dir / "run", "--out", dir / "mine"});
+  expect_one_line_error(r, {"mine", "not an export folder"});
+  EXPECT_EQ(collapse::read_file(dir / "mine" / "thesis.tex"), "precious");
+}
+
+TEST(CliErrors, EvalBatchSizeMustBePositive) {
+  const auto r = run_collapse({"eval", "--model", "x", "--data", "y", "--batch-size", "0"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("batch-size"), std::string::npos) << r.err;
+}
+
+TEST(Cli, OutputFoldersMayBeGivenWithATrailingSlash) {
+  const auto dir = fresh_dir("cli-slash");
+  const auto data = collapse::tests::moby_dick_dataset();
+  const auto prepared = run_collapse({"prepare", "--corpus", "moby-dick", "--out", (dir / "data").string() + "/",
+                                      "--vocab-size", "512"});
+  ASSERT_EQ(prepared.exit_code, 0) << prepared.err;
+  EXPECT_TRUE(fs::exists(dir / "data" / "manifest.json"));
+  const auto trained = run_collapse({"train", "--data", (dir / "data").string() + "/", "--out",
+                                     (dir / "run").string() + "/", "--steps", "2", "--context", "16",
+                                     "--batch-size", "2", "--device", "cpu"});
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  for (int round = 0; round < 2; ++round) {  // the second export replaces the first
+    const auto exported = run_collapse({"export", "--model", dir / "run", "--out", (dir / "hf").string() + "/"});
+    ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  }
+  EXPECT_TRUE(fs::exists(dir / "hf" / "config.json"));
+  for (const auto& entry : fs::directory_iterator(dir)) {  // no temporary folder is left
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+  }
+}
+
+TEST(CliErrors, GenerateNamesTheFlagOrPromptAtFault) {
+  const auto dir = fresh_dir("cli-generate");
+  const auto data = collapse::tests::moby_dick_dataset();
+  const auto trained = run_collapse({"train", "--data", data, "--out", dir / "run", "--preset", "tiny",
+                                     "--context", "32", "--steps", "2", "--device", "cpu"});
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  auto generate = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args{"generate", "--model", dir / "run", "--data", data, "--out",
+                                  dir / "samples", "--documents", "2", "--device", "cpu"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_collapse(args);
+  };
+  expect_one_line_error(generate({"--max-tokens", "100"}), {"--max-tokens 100", "context 32"});
+  expect_one_line_error(generate({"--top-p", "1.5"}), {"--top-p", "1.5"});
+  expect_one_line_error(generate({"--sampler-order", "top_p,nucleus"}), {"--sampler-order", "nucleus"});
+  expect_one_line_error(generate({"--prompt", "real-prefix:x"}), {"real-prefix:x"});
+  expect_one_line_error(generate({"--decode", "graph"}), {"--decode graph", "CUDA"});
+  expect_one_line_error(generate({"--decode", "fast"}), {"--decode", "fast"});
+  expect_one_line_error(generate({"--prompt", "file:" + (dir / "none.txt").string()}), {"none.txt"});
+  EXPECT_FALSE(fs::exists(dir / "samples"));
+
+  write_text(dir / "notes" / "keep.txt", "mine");
+  const auto r = run_collapse({"generate", "--model", dir / "run", "--data", data, "--out", dir / "notes",
+                               "--documents", "2", "--max-tokens", "4", "--device", "cpu"});
+  expect_one_line_error(r, {"notes", "not a samples folder"});
+  EXPECT_EQ(collapse::read_file(dir / "notes" / "keep.txt"), "mine");
+  expect_one_line_error(run_collapse({"show", dir / "missing.jsonl"}), {"missing.jsonl"});
+}

@@ -1,0 +1,155 @@
+// `collapse run` as a user drives it: a small two-arm experiment on moby-dick, on the CPU.
+// Killed (SIGKILL) mid-training, mid-generation, mid-scoring and between generations, then
+// resumed each time, it ends with the same metrics.csv as an uninterrupted run.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "collapse/util/atomic_file.h"
+#include "support/test_support.h"
+
+using collapse::read_file;
+using collapse::tests::fresh_dir;
+using collapse::tests::run_collapse;
+using collapse::tests::run_shell;
+using collapse::tests::write_text;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kConfig = R"(name = "smoke"
+seeds = [0]
+generations = 3
+device = "cpu"
+[corpus]
+source = "moby-dick"
+vocab_size = 512
+[model]
+preset = "tiny"
+context = 32
+[train]
+steps = 12
+batch_size = 8
+warmup_steps = 2
+eval_every = 6
+[generate]
+documents = 24
+max_tokens = 24
+batch_size = 16
+[score]
+self_bleu_hypotheses = 10
+self_bleu_references = 10
+[[arm]]
+name = "real-0"
+[[arm]]
+name = "real-50"
+"mix.real_fraction" = 0.5
+"curate.dedup" = "exact"
+)";
+
+fs::path write_config(const fs::path& dir) {
+  write_text(dir / "smoke.toml", kConfig);
+  return dir / "smoke.toml";
+}
+
+collapse::tests::CommandResult run(const fs::path& config, const fs::path& out, const std::string& fault = "") {
+  std::string env = fault.empty() ? "" : "COLLAPSE_FAULT_INJECT=" + fault + " ";
+  return run_shell(env + "'" + std::string(COLLAPSE_BIN) + "' run '" + config.string() + "' --out '" +
+                   out.string() + "' --no-report");
+}
+
+}  // namespace
+
+TEST(ExperimentRun, WritesEveryGenerationAndTheTidyMetrics) {
+  const fs::path dir = fresh_dir("run-smoke");
+  const auto r = run(write_config(dir), dir / "run");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* arm : {"real-0", "real-50"}) {
+    for (int k = 0; k < 3; ++k) {
+      const fs::path gen = dir / "run" / arm / "seed-0" / ("gen-" + std::to_string(k));
+      EXPECT_TRUE(fs::exists(gen / "DONE")) << gen;
+      EXPECT_TRUE(fs::exists(gen / "samples" / "samples.tok")) << gen;
+      const auto metrics = nlohmann::json::parse(read_file(gen / "metrics.json"));
+      EXPECT_GT(metrics["metrics"]["test_perplexity"].get<double>(), 1.0);
+      EXPECT_TRUE(metrics["metrics"].contains("distinct_2"));
+      EXPECT_TRUE(metrics["metrics"].contains("ppl_median"));
+      const auto train_set = nlohmann::json::parse(read_file(gen / "train_set.json"));
+      if (k == 0) {
+        EXPECT_TRUE(train_set["synthetic"].empty());
+      } else {
+        EXPECT_EQ(train_set["synthetic"].size(), 1u) << "replace: generation k-1 only";
+        EXPECT_EQ(train_set["synthetic"][0]["generation"], k - 1);
+        const auto real = train_set["real"]["documents"].get<int>();
+        if (std::string(arm) == "real-0") {
+          EXPECT_EQ(real, 0);
+        } else {
+          EXPECT_GT(real, 0);
+        }
+      }
+    }
+  }
+  // Both arms train the same generation 0: once, linked into the second arm's folder.
+  EXPECT_TRUE(fs::equivalent(dir / "run" / "real-0" / "seed-0" / "gen-0" / "model" / "best.ckpt",
+                             dir / "run" / "real-50" / "seed-0" / "gen-0" / "model" / "best.ckpt"));
+  EXPECT_NE(r.err.find("the same generation-0 model was trained by real-0 seed 0"), std::string::npos) << r.err;
+  const std::string csv = read_file(dir / "run" / "metrics.csv");
+  EXPECT_EQ(csv.rfind("experiment,arm,seed,generation,metric,value\n", 0), 0u);
+  EXPECT_NE(csv.find("smoke,real-50,0,2,test_perplexity,"), std::string::npos) << csv.substr(0, 400);
+
+  // Running again reuses everything; a changed config is refused, naming the key.
+  const auto again = run(dir / "smoke.toml", dir / "run");
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.err.find("0 generations run, 6 reused"), std::string::npos) << again.err;
+  write_text(dir / "changed.toml", std::string(kConfig).replace(std::string(kConfig).find("steps = 12"), 10, "steps = 13"));
+  const auto changed = run(dir / "changed.toml", dir / "run");
+  EXPECT_NE(changed.exit_code, 0);
+  EXPECT_NE(changed.err.find("train.steps"), std::string::npos) << changed.err;
+  EXPECT_EQ(read_file(dir / "run" / "metrics.csv"), csv);
+}
+
+TEST(ExperimentRun, KilledAnywhereAndResumedItEndsWithTheSameMetrics) {
+  const fs::path dir = fresh_dir("run-kill");
+  const fs::path config = write_config(dir);
+  const auto clean = run(config, dir / "clean");
+  ASSERT_EQ(clean.exit_code, 0) << clean.err;
+
+  for (const char* fault : {"train@1", "generate@1", "score@1", "done@1", "train@2"}) {
+    const auto killed = run(config, dir / "resumed", fault);
+    EXPECT_NE(killed.exit_code, 0) << "the fault " << fault << " should have killed the run";
+    EXPECT_NE(killed.err.find("fault injection"), std::string::npos) << killed.err;
+  }
+  const auto finished = run(config, dir / "resumed");
+  ASSERT_EQ(finished.exit_code, 0) << finished.err;
+  EXPECT_EQ(read_file(dir / "resumed" / "metrics.csv"), read_file(dir / "clean" / "metrics.csv"));
+}
+
+TEST(ExperimentRun, SweepWritesASlurmArrayOverArmsAndSeeds) {
+  const fs::path dir = fresh_dir("run-sweep");
+  const auto r = run_collapse({"sweep", write_config(dir), "--emit", "slurm"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("#SBATCH --array=0-1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("#SBATCH --gres=gpu:1"), std::string::npos);
+  EXPECT_NE(r.out.find("ARMS=( real-0 real-50 )"), std::string::npos) << r.out;
+  const auto dry = run_collapse({"run", dir / "smoke.toml", "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("2 arms x 1 seed x 3 generations"), std::string::npos) << dry.out;
+  EXPECT_FALSE(fs::exists(fs::path("runs") / "smoke")) << "--dry-run does no work";
+}
+
+TEST(ExperimentRun, ACorruptCheckpointOfAFinishedGenerationIsNamedAndNothingFinishedIsTouched) {
+  const fs::path dir = fresh_dir("run-corrupt");
+  const fs::path config = write_config(dir);
+  const fs::path run_dir = dir / "run";
+  ASSERT_NE(run(config, run_dir, "done@1").exit_code, 0) << "the injected fault kills the run";
+  // Generations 0 and 1 of the first arm are finished; break generation 0's model, which
+  // generation 2 (scored under the gen-0 model) must read.
+  const fs::path gen0 = run_dir / "real-0" / "seed-0" / "gen-0";
+  write_text(gen0 / "model" / "best.ckpt", "garbage");
+  const std::string metrics0 = read_file(gen0 / "metrics.json");
+  const auto r = run(config, run_dir);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("best.ckpt"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(gen0 / "DONE"));
+  EXPECT_EQ(read_file(gen0 / "metrics.json"), metrics0);
+  EXPECT_TRUE(fs::exists(run_dir / "real-0" / "seed-0" / "gen-1" / "DONE"));
+}

@@ -1,0 +1,211 @@
+// The experiment configs users run (experiments/*.toml, see experiments/README.md) and their CPU
+// smoke variants (experiments/smoke/*.toml). Both folders are listed when the tests are listed,
+// so a config added later is tested without touching this file:
+//   - every config passes `collapse run --dry-run`, does no work, and its plan lists every arm;
+//   - every paper config has a smoke variant with the same arms, regimes, init, prompt kind,
+//     samplers and curation, only smaller (tiny model, CPU, one seed);
+//   - every smoke variant runs end to end: each arm finishes generations 0 and 1 and
+//     metrics.csv holds their test perplexity.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "collapse/util/atomic_file.h"
+#include "collapse/experiment/experiment_config.h"
+#include "support/test_support.h"
+
+using collapse::read_file;
+using collapse::tests::fresh_dir;
+using collapse::tests::run_collapse;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kExperiments = fs::path(COLLAPSE_SOURCE_DIR) / "experiments";
+const fs::path kSmoke = kExperiments / "smoke";
+
+// The *.toml files directly in `dir`, sorted by name.
+std::vector<fs::path> toml_files(const fs::path& dir) {
+  std::vector<fs::path> files;
+  if (!fs::is_directory(dir)) return files;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".toml") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// GoogleTest names allow letters, digits and '_' only: "sampling-sweep" -> "sampling_sweep".
+std::string param_name(const testing::TestParamInfo<fs::path>& info) {
+  std::string name = info.param.stem().string();
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
+
+// Lines of `text` that are exactly `[[arm]]` (after trimming): the arms the file declares, counted
+// without the config parser.
+std::size_t arm_tables(const std::string& text) {
+  std::istringstream in(text);
+  std::size_t n = 0;
+  for (std::string line; std::getline(in, line);) {
+    const auto first = line.find_first_not_of(" \t");
+    const auto last = line.find_last_not_of(" \t\r");
+    if (first != std::string::npos && line.substr(first, last - first + 1) == "[[arm]]") ++n;
+  }
+  return n;
+}
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
+}
+
+// "real-prefix:64" -> "real-prefix", "file:/x" -> "file", "bos" -> "bos".
+std::string prompt_kind(const std::string& prompt) { return prompt.substr(0, prompt.find(':')); }
+
+// The flat settings (ExperimentSettings::to_json) whose key starts with `prefix`.
+nlohmann::json keys_with_prefix(const nlohmann::json& flat, const std::string& prefix) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, value] : flat.items()) {
+    if (key.rfind(prefix, 0) == 0) out[key] = value;
+  }
+  return out;
+}
+
+class PaperConfigDryRun : public testing::TestWithParam<fs::path> {};
+class SmokeVariant : public testing::TestWithParam<fs::path> {};
+
+}  // namespace
+
+TEST(PaperConfigs, EveryPaperConfigHasASmokeVariantAndEverySmokeVariantAPaperConfig) {
+  const auto full = toml_files(kExperiments);
+  const auto smoke = toml_files(kSmoke);
+  ASSERT_FALSE(full.empty()) << "no configs in " << kExperiments;
+  ASSERT_FALSE(smoke.empty()) << "no smoke variants in " << kSmoke;
+  for (const char* name : {"shumailov2024", "gerstgrasser2024", "mad2023", "sampling-sweep"}) {
+    EXPECT_TRUE(fs::exists(kExperiments / (std::string(name) + ".toml"))) << name;
+  }
+  for (const auto& f : full) {
+    if (f.filename() == "quickstart.toml") continue;  // runs whole in `make run`
+    EXPECT_TRUE(fs::exists(kSmoke / f.filename())) << f << " has no smoke variant in " << kSmoke;
+  }
+  for (const auto& s : smoke) {
+    EXPECT_TRUE(fs::exists(kExperiments / s.filename())) << s << " is the smoke variant of no config";
+  }
+}
+
+TEST_P(PaperConfigDryRun, PrintsThePlanWithEveryArmAndDoesNoWork) {
+  const fs::path file = GetParam();
+  const collapse::ExperimentConfig config = collapse::load_experiment(file);
+  const std::size_t tables = arm_tables(read_file(file));
+  EXPECT_EQ(config.arms.size(), std::max<std::size_t>(tables, 1)) << file;
+
+  const fs::path out = fresh_dir("dry-run-" + file.stem().string()) / "run";
+  const auto r = run_collapse({"run", file.string(), "--dry-run", "--out", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << file << ": " << r.err;
+  EXPECT_NE(r.out.find("Work plan for experiment '" + config.name + "'"), std::string::npos) << r.out;
+  for (const auto& arm : config.arms) {
+    EXPECT_EQ(count_of(r.out, "\narm '" + arm.name + "':"), 1u)
+        << file << ": the plan should list arm '" << arm.name << "' once\n" << r.out;
+  }
+  EXPECT_EQ(count_of(r.out, "\narm '"), config.arms.size()) << r.out;
+  EXPECT_FALSE(fs::exists(out)) << "--dry-run does no work";
+}
+
+INSTANTIATE_TEST_SUITE_P(Experiments, PaperConfigDryRun, testing::ValuesIn(toml_files(kExperiments)),
+                         param_name);
+INSTANTIATE_TEST_SUITE_P(Smoke, PaperConfigDryRun, testing::ValuesIn(toml_files(kSmoke)), param_name);
+
+TEST_P(SmokeVariant, KeepsThePaperConfigsArmsRegimesInitPromptsAndSamplers) {
+  const fs::path smoke_file = GetParam();
+  const fs::path full_file = kExperiments / smoke_file.filename();
+  ASSERT_TRUE(fs::exists(full_file)) << smoke_file << " is the smoke variant of no config";
+  const collapse::ExperimentConfig smoke = collapse::load_experiment(smoke_file);
+  const collapse::ExperimentConfig full = collapse::load_experiment(full_file);
+  ASSERT_EQ(smoke.arms.size(), full.arms.size()) << smoke_file;
+  for (std::size_t i = 0; i < full.arms.size(); ++i) {
+    const auto& f = full.arms[i];
+    const auto& s = smoke.arms[i];
+    SCOPED_TRACE(smoke_file.string() + ", arm " + f.name);
+    EXPECT_EQ(s.name, f.name);
+    const nlohmann::json fj = f.to_json(), sj = s.to_json();
+    EXPECT_EQ(keys_with_prefix(sj, "sampler."), keys_with_prefix(fj, "sampler."));
+    EXPECT_EQ(keys_with_prefix(sj, "curate."), keys_with_prefix(fj, "curate."));
+    for (const char* key : {"mix.regime", "mix.real_fraction", "mix.synthetic", "train.init",
+                            "generate.keep_prompt"}) {
+      EXPECT_EQ(sj.at(key), fj.at(key)) << key;
+    }
+    EXPECT_EQ(s.settings.mix.fresh_documents > 0, f.settings.mix.fresh_documents > 0);
+    EXPECT_EQ(prompt_kind(s.settings.generate.prompt), prompt_kind(f.settings.generate.prompt));
+    EXPECT_EQ(s.settings.generate.documents.kind == collapse::SizeSpec::Kind::tokens,
+              f.settings.generate.documents.kind == collapse::SizeSpec::Kind::tokens);
+    EXPECT_EQ(s.settings.generate.min_tokens == s.settings.generate.max_tokens,
+              f.settings.generate.min_tokens == f.settings.generate.max_tokens);
+    EXPECT_EQ(s.settings.generate.min_tokens == 0, f.settings.generate.min_tokens == 0);
+    // Small enough for the tests: the tiny model on the CPU, one seed, at least two generations.
+    EXPECT_EQ(s.settings.model.preset, "tiny");
+    EXPECT_EQ(s.settings.device, "cpu");
+    EXPECT_EQ(s.settings.seeds.size(), 1u);
+    EXPECT_GE(s.settings.generations, 2);
+  }
+}
+
+TEST_P(SmokeVariant, RunsTwoGenerationsOfEveryArmOnTheCpu) {
+  const fs::path file = GetParam();
+  const collapse::ExperimentConfig config = collapse::load_experiment(file);
+  const fs::path run = fresh_dir("smoke-" + file.stem().string()) / "run";
+  const auto r = run_collapse({"run", file.string(), "--out", run.string(), "--no-report"});
+  ASSERT_EQ(r.exit_code, 0) << file << ": " << r.err;
+
+  // Tidy rows: experiment,arm,seed,generation,metric,value.
+  const std::string csv = read_file(run / "metrics.csv");
+  std::istringstream lines(csv);
+  std::vector<std::vector<std::string>> rows;
+  for (std::string line; std::getline(lines, line);) {
+    std::vector<std::string> fields;
+    std::istringstream in(line);
+    for (std::string field; std::getline(in, field, ',');) fields.push_back(field);
+    rows.push_back(fields);
+  }
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows.front(), (std::vector<std::string>{"experiment", "arm", "seed", "generation",
+                                                    "metric", "value"}));
+
+  for (const auto& arm : config.arms) {
+    for (const std::uint64_t seed : arm.settings.seeds) {
+      for (std::int64_t k = 0; k < std::max<std::int64_t>(2, arm.settings.generations); ++k) {
+        const std::string where =
+            arm.name + " seed " + std::to_string(seed) + " generation " + std::to_string(k);
+        const fs::path gen =
+            run / arm.name / ("seed-" + std::to_string(seed)) / ("gen-" + std::to_string(k));
+        EXPECT_TRUE(fs::exists(gen / "DONE")) << file << ": " << gen;
+        int found = 0;
+        for (const auto& row : rows) {
+          if (row.size() == 6 && row[0] == config.name && row[1] == arm.name &&
+              row[2] == std::to_string(seed) && row[3] == std::to_string(k) &&
+              row[4] == "test_perplexity") {
+            ++found;
+            const double ppl = std::stod(row[5]);
+            EXPECT_TRUE(std::isfinite(ppl) && ppl > 1.0) << where << ": test_perplexity " << row[5];
+          }
+        }
+        EXPECT_EQ(found, 1) << file << ": " << where << " should have one test_perplexity row\n"
+                            << csv.substr(0, 600);
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Smoke, SmokeVariant, testing::ValuesIn(toml_files(kSmoke)), param_name);
