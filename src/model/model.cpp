@@ -31,19 +31,19 @@ std::pair<at::Tensor, at::Tensor> rotary_tables(const at::Tensor& positions, con
   return {table.cos().to(dtype), table.sin().to(dtype)};
 }
 
-std::pair<at::Tensor, at::Tensor> rotary_tables(std::int64_t start, std::int64_t length,
-                                                const ModelConfig& config, const c10::Device& device,
-                                                c10::ScalarType dtype) {
-  const auto options = at::TensorOptions().dtype(at::kLong).device(device);
-  return rotary_tables(at::arange(start, start + length, options), config, dtype);
-}
-
 at::Tensor rotate_half(const at::Tensor& x) {
   const std::int64_t half = x.size(-1) / 2;
   return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
 }
 
+// The dtype the body computes in: bf16 under autocast, else that of `x`.
+c10::ScalarType compute_type(const at::Tensor& x) {
+  return at::autocast::is_autocast_enabled(x.device().type()) ? at::kBFloat16 : x.scalar_type();
+}
+
 }  // namespace
+
+// --- the layers, in the order the forward pass meets them
 
 RMSNormImpl::RMSNormImpl(std::int64_t dim, double eps) : eps_(eps) {
   weight = register_parameter("weight", at::ones({dim}));
@@ -62,36 +62,6 @@ AttentionImpl::AttentionImpl(const ModelConfig& c) : n_head_(c.n_head), head_dim
   o_proj = register_module("o_proj", linear(c.d_model, c.d_model));
 }
 
-at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                                  const at::Tensor& past_k, const at::Tensor& past_v,
-                                  at::Tensor* k_out, at::Tensor* v_out) {
-  const std::int64_t B = x.size(0), T = x.size(1);
-  auto heads = [&](const at::Tensor& t) { return t.view({B, T, n_head_, head_dim_}).transpose(1, 2); };
-  at::Tensor q = heads(q_proj(x)), k = heads(k_proj(x)), v = heads(v_proj(x));  // [B, H, T, hd]
-  q = q * cos.to(q.scalar_type()) + rotate_half(q) * sin.to(q.scalar_type());
-  k = k * cos.to(k.scalar_type()) + rotate_half(k) * sin.to(k.scalar_type());
-  if (past_k.defined()) {
-    k = at::cat({past_k.to(k.scalar_type()), k}, 2);
-    v = at::cat({past_v.to(v.scalar_type()), v}, 2);
-  }
-  *k_out = k;
-  *v_out = v;
-
-  const std::int64_t past = k.size(2) - T;
-  at::Tensor y;
-  if (past == 0) {
-    y = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/T > 1);
-  } else if (T == 1) {
-    y = at::scaled_dot_product_attention(q, k, v);  // one new position sees everything before it
-  } else {
-    // New position i (absolute past + i) may attend keys 0..past + i.
-    const at::Tensor mask =
-        at::ones({T, past + T}, at::TensorOptions().dtype(at::kBool).device(x.device())).tril(past);
-    y = at::scaled_dot_product_attention(q, k, v, mask);
-  }
-  return o_proj(y.transpose(1, 2).reshape({B, T, n_head_ * head_dim_}));
-}
-
 std::tuple<at::Tensor, at::Tensor, at::Tensor> AttentionImpl::project(const at::Tensor& x,
                                                                       const at::Tensor& cos,
                                                                       const at::Tensor& sin) {
@@ -103,29 +73,23 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> AttentionImpl::project(const at::
   return {q, k, v};
 }
 
-at::Tensor AttentionImpl::decode(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                                 at::Tensor& k_buf, at::Tensor& v_buf, std::int64_t start,
-                                 const at::Tensor& mask) {
+at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
   const std::int64_t B = x.size(0), T = x.size(1);
   const auto [q, k, v] = project(x, cos, sin);
-  k_buf.narrow(2, start, T).copy_(k);
-  v_buf.narrow(2, start, T).copy_(v);
-  const at::Tensor keys = k_buf.narrow(2, 0, start + T), values = v_buf.narrow(2, 0, start + T);
-  const at::Tensor y = at::scaled_dot_product_attention(q, keys.to(q.scalar_type()),
-                                                        values.to(q.scalar_type()), mask);
+  const at::Tensor y = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/T > 1);
   return o_proj(y.transpose(1, 2).reshape({B, T, n_head_ * head_dim_}));
 }
 
-at::Tensor AttentionImpl::decode_at(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                                    at::Tensor& k_buf, at::Tensor& v_buf, const at::Tensor& slot,
-                                    const at::Tensor& mask) {
-  const std::int64_t B = x.size(0);
-  const auto [q, k, v] = project(x, cos, sin);
-  k_buf.index_copy_(2, slot, k.to(k_buf.scalar_type()));
-  v_buf.index_copy_(2, slot, v.to(v_buf.scalar_type()));
-  const at::Tensor y = at::scaled_dot_product_attention(q, k_buf.to(q.scalar_type()),
-                                                        v_buf.to(q.scalar_type()), mask);
-  return o_proj(y.transpose(1, 2).reshape({B, 1, n_head_ * head_dim_}));
+at::Tensor AttentionImpl::decode(const at::Tensor& x, const DecodeSlots& where, at::Tensor& k_buf,
+                                 at::Tensor& v_buf) {
+  const std::int64_t B = x.size(0), T = x.size(1);
+  const auto [q, k, v] = project(x, where.cos, where.sin);
+  k_buf.index_copy_(2, where.slots, k.to(k_buf.scalar_type()));
+  v_buf.index_copy_(2, where.slots, v.to(v_buf.scalar_type()));
+  const at::Tensor keys = k_buf.narrow(2, 0, where.visible).to(q.scalar_type());
+  const at::Tensor values = v_buf.narrow(2, 0, where.visible).to(q.scalar_type());
+  const at::Tensor y = at::scaled_dot_product_attention(q, keys, values, where.mask);
+  return o_proj(y.transpose(1, 2).reshape({B, T, n_head_ * head_dim_}));
 }
 
 MLPImpl::MLPImpl(const ModelConfig& c) {
@@ -146,6 +110,22 @@ BlockImpl::BlockImpl(const ModelConfig& c) {
   mlp = register_module("mlp", MLP(c));
 }
 
+at::Tensor BlockImpl::residual(const at::Tensor& x, const at::Tensor& attention) {
+  const at::Tensor h = x + attention;
+  return h + mlp(post_attention_layernorm(h));
+}
+
+at::Tensor BlockImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  return residual(x, self_attn->forward(input_layernorm(x), cos, sin));
+}
+
+at::Tensor BlockImpl::decode(const at::Tensor& x, const DecodeSlots& where, at::Tensor& k_buf,
+                             at::Tensor& v_buf) {
+  return residual(x, self_attn->decode(input_layernorm(x), where, k_buf, v_buf));
+}
+
+// --- the model
+
 GPTImpl::GPTImpl(const ModelConfig& config) : config_(config) {
   config_.validate();
   embed_tokens = register_module("embed_tokens", nn::Embedding(config.vocab_size, config.d_model));
@@ -157,113 +137,21 @@ GPTImpl::GPTImpl(const ModelConfig& config) : config_(config) {
   }
 }
 
-at::Tensor GPTImpl::hidden_states(const at::Tensor& tokens, KVCache* cache) {
+at::Tensor GPTImpl::forward(const at::Tensor& tokens) { return logits(hidden_states(tokens)); }
+
+at::Tensor GPTImpl::hidden_states(const at::Tensor& tokens) {
   if (tokens.dim() != 2) fail("model input must be [batch, time], got {} dimensions", tokens.dim());
   const std::int64_t T = tokens.size(1);
-  const std::int64_t start = cache ? cache->length() : 0;
-  if (start + T > config_.context) {
-    fail("sequence of {} positions exceeds the model context {}", start + T, config_.context);
+  if (T > config_.context) {
+    fail("sequence of {} positions exceeds the model context {}", T, config_.context);
   }
   at::Tensor x = embed_tokens(tokens);
-  const c10::ScalarType compute =
-      at::autocast::is_autocast_enabled(x.device().type()) ? at::kBFloat16 : x.scalar_type();
-  const auto [cos, sin] = rotary_tables(start, T, config_, x.device(), compute);
-
-  const bool fill = cache && cache->keys.empty();
-  if (fill) {
-    cache->keys.resize(config_.n_layer);
-    cache->values.resize(config_.n_layer);
-  }
+  const auto positions = at::arange(T, at::TensorOptions().dtype(at::kLong).device(x.device()));
+  const auto [cos, sin] = rotary_tables(positions, config_, compute_type(x));  // [T, hd]
   for (std::int64_t i = 0; i < config_.n_layer; ++i) {
-    auto& block = *layers->ptr<BlockImpl>(i);
-    at::Tensor past_k, past_v, k, v;
-    if (cache && !fill) past_k = cache->keys[i], past_v = cache->values[i];
-    x = x + block.self_attn->forward(block.input_layernorm(x), cos, sin, past_k, past_v, &k, &v);
-    x = x + block.mlp(block.post_attention_layernorm(x));
-    if (cache) cache->keys[i] = k, cache->values[i] = v;
+    x = layers->ptr<BlockImpl>(i)->forward(x, cos, sin);
   }
   return norm(x);
-}
-
-void DecodeCache::select_rows(const at::Tensor& rows) {
-  for (auto& k : keys) k = k.index_select(0, rows);
-  for (auto& v : values) v = v.index_select(0, rows);
-  pad = pad.index_select(0, rows);
-}
-
-at::Tensor GPTImpl::decode(const at::Tensor& tokens, DecodeCache& cache) {
-  if (tokens.dim() != 2 || tokens.size(0) != cache.batch()) {
-    fail("decode input must be [batch {}, time], got {} dimensions with {} rows", cache.batch(),
-         tokens.dim(), tokens.dim() > 0 ? tokens.size(0) : 0);
-  }
-  const std::int64_t B = tokens.size(0), T = tokens.size(1), start = cache.length;
-  if (start + T > cache.capacity) {
-    fail("decoding {} slots exceeds the cache capacity {}", start + T, cache.capacity);
-  }
-  const auto longs = at::TensorOptions().dtype(at::kLong).device(tokens.device());
-  const at::Tensor slots = at::arange(start, start + T, longs);                 // [T]
-  const at::Tensor pad = cache.pad.view({B, 1});
-  const at::Tensor positions = (slots.view({1, T}) - pad).clamp_min(0);        // [B, T]
-  // Real positions see the row's real slots up to themselves; a pad slot sees only itself (so its
-  // softmax is never empty, and nothing real ever reads it).
-  const at::Tensor keys = at::arange(start + T, longs).view({1, 1, start + T});
-  const at::Tensor query = slots.view({1, T, 1});
-  const at::Tensor mask =
-      (((keys >= pad.view({B, 1, 1})) & (keys <= query)) | (keys == query)).unsqueeze(1);
-
-  at::Tensor x = embed_tokens(tokens);
-  const c10::ScalarType compute =
-      at::autocast::is_autocast_enabled(x.device().type()) ? at::kBFloat16 : x.scalar_type();
-  auto [cos, sin] = rotary_tables(positions, config_, compute);  // [B, T, hd]
-  cos = cos.unsqueeze(1), sin = sin.unsqueeze(1);                // [B, 1, T, hd]
-  if (cache.keys.empty()) {
-    const auto options = at::TensorOptions().dtype(compute).device(tokens.device());
-    for (std::int64_t i = 0; i < config_.n_layer; ++i) {
-      cache.keys.push_back(at::zeros({B, config_.n_head, cache.capacity, config_.head_dim()}, options));
-      cache.values.push_back(at::zeros_like(cache.keys.back()));
-    }
-  }
-  for (std::int64_t i = 0; i < config_.n_layer; ++i) {
-    auto& block = *layers->ptr<BlockImpl>(i);
-    x = x + block.self_attn->decode(block.input_layernorm(x), cos, sin, cache.keys[i],
-                                    cache.values[i], start, mask);
-    x = x + block.mlp(block.post_attention_layernorm(x));
-  }
-  cache.length = start + T;
-  return logits(norm(x.narrow(1, T - 1, 1)).squeeze(1));
-}
-
-at::Tensor GPTImpl::decode_at(const at::Tensor& tokens, DecodeCache& cache, const at::Tensor& slot) {
-  if (tokens.dim() != 2 || tokens.size(0) != cache.batch() || tokens.size(1) != 1) {
-    fail("decode_at input must be [batch {}, 1], got {} dimensions", cache.batch(), tokens.dim());
-  }
-  if (cache.keys.empty()) fail("decode_at needs a cache that a decode() has filled");
-  const std::int64_t B = tokens.size(0);
-  const auto longs = at::TensorOptions().dtype(at::kLong).device(tokens.device());
-  const at::Tensor pad = cache.pad.view({B, 1});
-  const at::Tensor positions = (slot.view({1, 1}) - pad).clamp_min(0);  // [B, 1]
-  // decode()'s mask for one query at `slot`, over every slot of the buffers: the row's real slots
-  // up to the query (and the query itself, so a pad row's softmax is never empty).
-  const at::Tensor keys = at::arange(cache.capacity, longs).view({1, 1, 1, cache.capacity});
-  const at::Tensor query = slot.view({1, 1, 1, 1});
-  const at::Tensor mask = ((keys >= pad.view({B, 1, 1, 1})) & (keys <= query)) | (keys == query);
-
-  at::Tensor x = embed_tokens(tokens);
-  const c10::ScalarType compute =
-      at::autocast::is_autocast_enabled(x.device().type()) ? at::kBFloat16 : x.scalar_type();
-  auto [cos, sin] = rotary_tables(positions, config_, compute);  // [B, 1, hd]
-  cos = cos.unsqueeze(1), sin = sin.unsqueeze(1);                // [B, 1, 1, hd]
-  for (std::int64_t i = 0; i < config_.n_layer; ++i) {
-    auto& block = *layers->ptr<BlockImpl>(i);
-    x = x + block.self_attn->decode_at(block.input_layernorm(x), cos, sin, cache.keys[i],
-                                       cache.values[i], slot, mask);
-    x = x + block.mlp(block.post_attention_layernorm(x));
-  }
-  return logits(norm(x).squeeze(1));
-}
-
-at::Tensor GPTImpl::output_weight() const {
-  return config_.tie_embeddings ? embed_tokens->weight : lm_head->weight;
 }
 
 at::Tensor GPTImpl::logits(const at::Tensor& hidden) {
@@ -273,8 +161,67 @@ at::Tensor GPTImpl::logits(const at::Tensor& hidden) {
   return at::linear(hidden.to(at::kFloat), output_weight());
 }
 
-at::Tensor GPTImpl::forward(const at::Tensor& tokens, KVCache* cache) {
-  return logits(hidden_states(tokens, cache));
+at::Tensor GPTImpl::output_weight() const {
+  return config_.tie_embeddings ? embed_tokens->weight : lm_head->weight;
+}
+
+at::Tensor GPTImpl::decode(const at::Tensor& tokens, DecodeCache& cache) {
+  if (tokens.dim() != 2 || tokens.size(0) != cache.batch()) {
+    fail("decode input must be [batch {}, time], got {} dimensions with {} rows", cache.batch(),
+         tokens.dim(), tokens.dim() > 0 ? tokens.size(0) : 0);
+  }
+  const std::int64_t T = tokens.size(1), start = cache.length;
+  if (start + T > cache.capacity) {
+    fail("decoding {} slots exceeds the cache capacity {}", start + T, cache.capacity);
+  }
+  const auto longs = at::TensorOptions().dtype(at::kLong).device(tokens.device());
+  const at::Tensor logits = decode_into(tokens, cache, at::arange(start, start + T, longs), start + T);
+  cache.length = start + T;
+  return logits;
+}
+
+at::Tensor GPTImpl::decode_at(const at::Tensor& tokens, DecodeCache& cache, const at::Tensor& slot) {
+  if (tokens.dim() != 2 || tokens.size(0) != cache.batch() || tokens.size(1) != 1) {
+    fail("decode_at input must be [batch {}, 1], got {} dimensions", cache.batch(), tokens.dim());
+  }
+  if (cache.keys.empty()) fail("decode_at needs a cache that a decode() has filled");
+  return decode_into(tokens, cache, slot, cache.capacity);
+}
+
+at::Tensor GPTImpl::decode_into(const at::Tensor& tokens, DecodeCache& cache,
+                                const at::Tensor& slots, std::int64_t visible) {
+  const std::int64_t B = tokens.size(0), T = tokens.size(1);
+  const auto longs = at::TensorOptions().dtype(at::kLong).device(tokens.device());
+  const at::Tensor pad = cache.pad.view({B, 1});
+  DecodeSlots where{.slots = slots, .visible = visible, .mask = {}, .cos = {}, .sin = {}};
+  // Real positions see the row's real slots up to themselves; a pad slot sees only itself (so its
+  // softmax is never empty, and nothing real ever reads it).
+  const at::Tensor keys = at::arange(visible, longs).view({1, 1, visible});
+  const at::Tensor query = slots.view({1, T, 1});
+  where.mask = (((keys >= pad.view({B, 1, 1})) & (keys <= query)) | (keys == query)).unsqueeze(1);
+
+  at::Tensor x = embed_tokens(tokens);
+  const c10::ScalarType compute = compute_type(x);
+  const at::Tensor positions = (slots.view({1, T}) - pad).clamp_min(0);  // [B, T]
+  std::tie(where.cos, where.sin) = rotary_tables(positions, config_, compute);
+  where.cos = where.cos.unsqueeze(1), where.sin = where.sin.unsqueeze(1);  // [B, 1, T, hd]
+  if (cache.keys.empty()) {
+    const auto options = at::TensorOptions().dtype(compute).device(tokens.device());
+    for (std::int64_t i = 0; i < config_.n_layer; ++i) {
+      cache.keys.push_back(at::zeros({B, config_.n_head, cache.capacity, config_.head_dim()}, options));
+      cache.values.push_back(at::zeros_like(cache.keys.back()));
+    }
+  }
+  for (std::int64_t i = 0; i < config_.n_layer; ++i) {
+    x = layers->ptr<BlockImpl>(i)->decode(x, where, cache.keys[i], cache.values[i]);
+  }
+  return logits(norm(x.narrow(1, T - 1, 1)).squeeze(1));
+}
+
+void DecodeCache::select_rows(const at::Tensor& rows) {
+  for (auto& k : keys) k = k.index_select(0, rows);
+  for (auto& v : values) v = v.index_select(0, rows);
+  pad = pad.index_select(0, rows);
 }
 
 void initialize_weights(GPT& model, std::uint64_t seed) {

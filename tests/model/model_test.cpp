@@ -3,8 +3,8 @@
 #include <ATen/ATen.h>
 #include <torch/utils.h>
 
-#include "collapse/util/error.h"
 #include "collapse/model/model.h"
+#include "collapse/util/error.h"
 
 using namespace collapse;
 
@@ -43,11 +43,11 @@ TEST(Model, DecodingTokenByTokenWithTheCacheGivesTheFullForwardLogits) {
   const at::Tensor tokens = random_tokens(2, 20, 97);
   const at::Tensor full = m->forward(tokens);
 
-  KVCache cache;
+  DecodeCache cache(at::zeros({2}, at::kLong), 20);  // no left padding
   std::vector<at::Tensor> steps;
-  for (std::int64_t t = 0; t < 20; ++t) steps.push_back(m->forward(tokens.narrow(1, t, 1), &cache));
-  EXPECT_EQ(cache.length(), 20);
-  EXPECT_LT((at::cat(steps, 1) - full).abs().max().item<double>(), 1e-5);
+  for (std::int64_t t = 0; t < 20; ++t) steps.push_back(m->decode(tokens.narrow(1, t, 1), cache));
+  EXPECT_EQ(cache.length, 20);
+  EXPECT_LT((at::stack(steps, 1) - full).abs().max().item<double>(), 1e-5);
 }
 
 TEST(Model, PrefillThenChunkedDecodingMatchesTheFullForward) {
@@ -55,11 +55,14 @@ TEST(Model, PrefillThenChunkedDecodingMatchesTheFullForward) {
   torch::NoGradGuard no_grad;
   const at::Tensor tokens = random_tokens(2, 20, 97);
   const at::Tensor full = m->forward(tokens);
-  KVCache cache;
-  const at::Tensor a = m->forward(tokens.narrow(1, 0, 7), &cache);
-  const at::Tensor b = m->forward(tokens.narrow(1, 7, 5), &cache);  // several new positions at once
-  const at::Tensor c = m->forward(tokens.narrow(1, 12, 8), &cache);
-  EXPECT_LT((at::cat({a, b, c}, 1) - full).abs().max().item<double>(), 1e-5);
+  DecodeCache cache(at::zeros({2}, at::kLong), 20);
+  // decode() returns the logits of the last new position of each chunk.
+  const at::Tensor a = m->decode(tokens.narrow(1, 0, 7), cache);
+  const at::Tensor b = m->decode(tokens.narrow(1, 7, 5), cache);  // several new positions at once
+  const at::Tensor c = m->decode(tokens.narrow(1, 12, 8), cache);
+  EXPECT_LT((a - full.select(1, 6)).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((b - full.select(1, 11)).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((c - full.select(1, 19)).abs().max().item<double>(), 1e-5);
 }
 
 TEST(Model, LogitsAreFp32) {
@@ -83,9 +86,9 @@ TEST(Model, RefusesSequencesLongerThanTheContext) {
   GPT m = make_model(small_config());
   torch::NoGradGuard no_grad;
   EXPECT_THROW(m->forward(random_tokens(1, 25, 97)), Error);
-  KVCache cache;
-  m->forward(random_tokens(1, 20, 97), &cache);
-  EXPECT_THROW(m->forward(random_tokens(1, 5, 97), &cache), Error);
+  DecodeCache cache(at::zeros({1}, at::kLong), 20);
+  m->decode(random_tokens(1, 20, 97), cache);
+  EXPECT_THROW(m->decode(random_tokens(1, 5, 97), cache), Error);  // beyond the cache's slots
 }
 
 TEST(Model, CountsItsParameters) {

@@ -5,9 +5,9 @@
 #include <torch/cuda.h>
 #include <torch/utils.h>
 
-#include "collapse/model/load_model.h"
 #include "collapse/data/dataset.h"
 #include "collapse/model/device.h"
+#include "collapse/model/load_model.h"
 #include "collapse/train/evaluate.h"
 #include "collapse/train/trainer.h"
 #include "support/test_support.h"
@@ -34,6 +34,18 @@ TEST(Gpu, TrainingOnCudaLowersTheLossUnderBf16Autocast) {
   EXPECT_LT(losses.back(), losses.front() - 0.5);
 }
 
+namespace {
+// The logits at positions prefill-1 .. T-1 of `tokens` ([B, T]): a prefill of the first `prefill`
+// tokens through a DecodeCache, then one token at a time. [B, T - prefill + 1, vocab].
+at::Tensor decode_every_position(GPT& model, const at::Tensor& tokens, std::int64_t prefill) {
+  const std::int64_t B = tokens.size(0), T = tokens.size(1);
+  DecodeCache cache(at::zeros({B}, tokens.options()), T);
+  std::vector<at::Tensor> logits{model->decode(tokens.narrow(1, 0, prefill), cache)};
+  for (std::int64_t t = prefill; t < T; ++t) logits.push_back(model->decode(tokens.narrow(1, t, 1), cache));
+  return at::stack(logits, 1);
+}
+}  // namespace
+
 TEST(Gpu, Fp32CudaLogitsMatchCpu) {
   REQUIRE_GPU();
   ModelConfig c = ModelConfig::preset("small");
@@ -59,17 +71,15 @@ TEST(Gpu, Fp32CudaLogitsMatchCpu) {
     const at::Tensor mixed = gpu.model->forward(tokens.to(at::kCUDA));
     EXPECT_EQ(mixed.scalar_type(), at::kFloat);
     EXPECT_LT((mixed.to(at::kCPU) - expected).abs().max().item<double>(), 0.1 * std::max(1.0, scale));
-    KVCache cache;  // several new positions after cached ones, under autocast
-    const at::Tensor a = gpu.model->forward(tokens.narrow(1, 0, 120).to(at::kCUDA), &cache);
-    const at::Tensor b = gpu.model->forward(tokens.narrow(1, 120, 80).to(at::kCUDA), &cache);
-    EXPECT_LT((at::cat({a, b}, 1) - mixed).abs().max().item<double>(), 0.1 * std::max(1.0, scale));
+    // A prefill then one token at a time through the cache, under autocast.
+    const at::Tensor decoded = decode_every_position(gpu.model, tokens.to(at::kCUDA), 120);
+    EXPECT_LT((decoded.to(at::kCPU) - mixed.narrow(1, 119, 81).to(at::kCPU)).abs().max().item<double>(),
+              0.1 * std::max(1.0, scale));
   }
 
-  // The KV cache on CUDA gives the full forward's logits too.
-  KVCache cache;
-  const at::Tensor a = gpu.model->forward(tokens.narrow(1, 0, 150).to(at::kCUDA), &cache);
-  const at::Tensor b = gpu.model->forward(tokens.narrow(1, 150, 50).to(at::kCUDA), &cache);
-  EXPECT_LT((at::cat({a, b}, 1).to(at::kCPU) - expected).abs().max().item<double>(),
+  // The decode cache on CUDA gives the full forward's logits too.
+  const at::Tensor decoded = decode_every_position(gpu.model, tokens.to(at::kCUDA), 150);
+  EXPECT_LT((decoded.to(at::kCPU) - expected.narrow(1, 149, 51)).abs().max().item<double>(),
             1e-4 * std::max(1.0, scale));
 }
 

@@ -5,6 +5,11 @@
 //                    x = x + SwiGLU(RMSNorm(x))      (down(silu(gate(x)) * up(x)))
 //   logits = lm_head(RMSNorm(x))                      (lm_head tied to embed when configured)
 //
+// Two ways through it, the same layers and weights:
+//   forward / hidden_states  a whole [B, T] batch from position 0, causal (training, scoring)
+//   decode / decode_at       new tokens of left-padded rows written into a DecodeCache and
+//                            attending to what the cache holds (generation)
+//
 // Rotary embeddings use the "rotate half" convention of Hugging Face's Llama
 // (q' = q * cos + rotate_half(q) * sin, frequencies theta^(-2i/head_dim)), so the weights export
 // to LlamaForCausalLM without any permutation. Parameter names follow the Hugging Face layout
@@ -26,14 +31,6 @@
 
 namespace collapse {
 
-// Keys and values of past positions, one entry per layer, each [batch, n_head, length, head_dim].
-// Empty before the first forward; forward() appends the new positions.
-struct KVCache {
-  std::vector<at::Tensor> keys, values;
-  std::int64_t length() const { return keys.empty() ? 0 : keys.front().size(2); }
-  void clear() { keys.clear(), values.clear(); }
-};
-
 // Keys and values for batched decoding of rows whose prompts differ in length. Rows are
 // left-padded to a common length: row b's real tokens start at slot pad[b], so slot j holds
 // position j - pad[b]. Buffers of `capacity` slots are allocated on the first decode() and filled
@@ -53,6 +50,15 @@ struct DecodeCache {
   void select_rows(const at::Tensor& rows);
 };
 
+// Where one decode call's new positions go in the cache and what they see: built once per call by
+// GPTImpl, shared by every layer.
+struct DecodeSlots {
+  at::Tensor slots;          // [T] int64 on the device: the cache slots the T new positions fill
+  std::int64_t visible = 0;  // the keys read are cache slots [0, visible)
+  at::Tensor mask;           // [B, 1, T, visible] bool: the slots each new position attends to
+  at::Tensor cos, sin;       // [B, 1, T, head_dim]: rotary tables at the rows' positions
+};
+
 class RMSNormImpl : public torch::nn::Module {
  public:
   RMSNormImpl(std::int64_t dim, double eps);
@@ -68,21 +74,13 @@ TORCH_MODULE(RMSNorm);
 class AttentionImpl : public torch::nn::Module {
  public:
   explicit AttentionImpl(const ModelConfig& config);
-  // x: [B, T, d_model]; cos/sin: [T, head_dim]; past_k/past_v: [B, H, P, hd] or undefined.
-  // Returns the output and writes the full keys/values (past + new) to *k_out, *v_out.
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                     const at::Tensor& past_k, const at::Tensor& past_v, at::Tensor* k_out,
-                     at::Tensor* v_out);
-  // Decoding step into preallocated buffers: x [B, T, d_model] are slots start..start+T-1;
-  // cos/sin [B, 1, T, head_dim]; k_buf/v_buf [B, H, capacity, hd] are written at those slots;
-  // mask [B, 1, T, start + T] bool says which slots each new position may attend to.
-  at::Tensor decode(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                    at::Tensor& k_buf, at::Tensor& v_buf, std::int64_t start, const at::Tensor& mask);
-  // The fixed-shape step (GPTImpl::decode_at): x [B, 1, d_model] is written at slot `slot`
-  // ([1] int64 on the device) and attends over all `capacity` slots under mask [B, 1, 1, capacity].
-  at::Tensor decode_at(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                       at::Tensor& k_buf, at::Tensor& v_buf, const at::Tensor& slot,
-                       const at::Tensor& mask);
+  // x: [B, T, d_model] at positions 0..T-1, causal; cos/sin: [T, head_dim].
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+  // x: [B, T, d_model], the new positions: their keys and values are written into k_buf/v_buf
+  // ([B, H, capacity, hd]) at where.slots, then they attend to slots [0, where.visible) under
+  // where.mask.
+  at::Tensor decode(const at::Tensor& x, const DecodeSlots& where, at::Tensor& k_buf,
+                    at::Tensor& v_buf);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
  private:
@@ -104,9 +102,18 @@ TORCH_MODULE(MLP);
 class BlockImpl : public torch::nn::Module {
  public:
   explicit BlockImpl(const ModelConfig& config);
+  // Attention::forward's arguments.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+  // Attention::decode's arguments: this layer's cache buffers.
+  at::Tensor decode(const at::Tensor& x, const DecodeSlots& where, at::Tensor& k_buf,
+                    at::Tensor& v_buf);
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
   Attention self_attn{nullptr};
   MLP mlp{nullptr};
+
+ private:
+  // The residual stream around the attention output and the MLP, the same for both paths.
+  at::Tensor residual(const at::Tensor& x, const at::Tensor& attention);
 };
 TORCH_MODULE(Block);
 
@@ -114,12 +121,16 @@ class GPTImpl : public torch::nn::Module {
  public:
   explicit GPTImpl(const ModelConfig& config);
 
-  // tokens: [B, T] int64. Without a cache: positions 0..T-1, causal attention. With a cache:
-  // positions cache->length()..+T-1, attending to the cached positions and causally among the
-  // new ones; the cache is extended. Returns logits [B, T, vocab] in fp32 (also under autocast).
-  at::Tensor forward(const at::Tensor& tokens, KVCache* cache = nullptr);
-  // The final normalised hidden states [B, T, d_model] (input to lm_head), same cache semantics.
-  at::Tensor hidden_states(const at::Tensor& tokens, KVCache* cache = nullptr);
+  // tokens: [B, T] int64 at positions 0..T-1 (T at most the context), causal attention. Returns
+  // logits [B, T, vocab] in fp32 (also under autocast).
+  at::Tensor forward(const at::Tensor& tokens);
+  // The final normalised hidden states [B, T, d_model] (input to lm_head).
+  at::Tensor hidden_states(const at::Tensor& tokens);
+  // lm_head applied to hidden states, in fp32 whatever the autocast state.
+  at::Tensor logits(const at::Tensor& hidden);
+  // The output projection: lm_head's weight, or the embedding's when tied. [vocab, d_model].
+  at::Tensor output_weight() const;
+
   // tokens: [B, T] int64, the next T slots of every row of `cache` (left padding included).
   // Returns the fp32 logits [B, vocab] of the last new slot only: what decoding needs, without
   // paying the output projection for every prompt position. The caller keeps every row's
@@ -131,12 +142,8 @@ class GPTImpl : public torch::nn::Module {
   // slots, masked, and nothing is read back to the host, so a CUDA graph can capture the step once
   // and replay it (fixed_step_decoder.h). cache.length is not advanced: the caller owns `slot`.
   at::Tensor decode_at(const at::Tensor& tokens, DecodeCache& cache, const at::Tensor& slot);
-  // lm_head applied to hidden states, in fp32 whatever the autocast state.
-  at::Tensor logits(const at::Tensor& hidden);
 
   const ModelConfig& config() const { return config_; }
-  // The output projection: lm_head's weight, or the embedding's when tied. [vocab, d_model].
-  at::Tensor output_weight() const;
 
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
@@ -144,6 +151,10 @@ class GPTImpl : public torch::nn::Module {
   torch::nn::Linear lm_head{nullptr};  // null when tied
 
  private:
+  // decode()'s and decode_at()'s shared body: the new tokens written at `slots` ([T] int64),
+  // attending to cache slots [0, visible); the logits of the last new position.
+  at::Tensor decode_into(const at::Tensor& tokens, DecodeCache& cache, const at::Tensor& slots,
+                         std::int64_t visible);
   ModelConfig config_;
 };
 TORCH_MODULE(GPT);
