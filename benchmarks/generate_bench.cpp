@@ -20,9 +20,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "collapse/model/device.h"
 #include "collapse/generate/fixed_step_decoder.h"
 #include "collapse/generate/generator.h"
+#include "collapse/model/device.h"
 #include "collapse/model/model.h"
 
 namespace {

@@ -21,8 +21,8 @@
 #include "collapse/model/device.h"
 #include "collapse/score/ngram_engine.h"
 #include "collapse/score/ngram_metrics.h"
-#include "collapse/util/random.h"
 #include "collapse/score/self_bleu.h"
+#include "collapse/util/random.h"
 
 namespace {
 

@@ -20,9 +20,9 @@
 
 #include <fmt/format.h>
 
-#include "collapse/model/device.h"
 #include "collapse/generate/philox.h"
 #include "collapse/generate/sampler_batch.h"
+#include "collapse/model/device.h"
 
 namespace {
 

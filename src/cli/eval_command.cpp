@@ -1,13 +1,14 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "collapse/model/load_model.h"
 #include "collapse/data/dataset.h"
 #include "collapse/model/device.h"
-#include "collapse/util/error.h"
+#include "collapse/model/load_model.h"
 #include "collapse/train/evaluate.h"
+#include "collapse/util/error.h"
 #include "collapse/util/progress.h"
 #include "commands.h"
+#include "flag_names.h"
 
 namespace collapse::cli {
 
@@ -32,14 +33,14 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--batch-size", a->batch_size, "windows per forward pass")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--device", a->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  cmd->add_option("--device", a->device, kDeviceNames)->capture_default_str();
   cmd->add_flag("--json", a->json,
                 "print {\"split\", \"tokens\", \"nll\" (mean nats/token), \"nll_sum\", \"perplexity\"}");
   cmd->callback([a] {
     const Dataset data(a->data);
-    const c10::Device device = resolve_device(a->device);
+    const c10::Device device = resolve_device(a->device, flag_of("device"));
     LoadedModel loaded = load_model(a->model, device);
-    check_model_fits_dataset(loaded.meta, data, "model " + a->model);
+    check_model_fits_dataset(loaded.meta, data, flag_of("model") + " " + a->model);
     const auto stream = document_stream(data.split(a->split), Tokenizer::kBosId, Tokenizer::kEosId);
     Progress progress("eval " + a->split, 0, "windows");
     const EvalResult r = evaluate_stream(loaded.model, stream, device, a->batch_size, 0,

@@ -1,10 +1,10 @@
 #include <CLI/CLI.hpp>
 
-#include "collapse/util/atomic_file.h"
-#include "collapse/util/error.h"
+#include "collapse/data/tokenizer.h"
 #include "collapse/model/hf_export.h"
 #include "collapse/model/load_model.h"
-#include "collapse/data/tokenizer.h"
+#include "collapse/util/atomic_file.h"
+#include "collapse/util/error.h"
 #include "commands.h"
 
 namespace collapse::cli {

@@ -2,15 +2,16 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "collapse/model/load_model.h"
 #include "collapse/data/dataset.h"
-#include "collapse/model/device.h"
-#include "collapse/util/error.h"
 #include "collapse/generate/generator.h"
-#include "collapse/util/progress.h"
 #include "collapse/generate/prompts.h"
 #include "collapse/generate/samples_file.h"
+#include "collapse/model/device.h"
+#include "collapse/model/load_model.h"
+#include "collapse/util/error.h"
+#include "collapse/util/progress.h"
 #include "commands.h"
+#include "flag_names.h"
 #include "sampler_flags.h"
 
 namespace collapse::cli {
@@ -53,33 +54,33 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--seed", a->options.seed, "sampling seed")->capture_default_str();
   cmd->add_option("--generation", a->generation, "generation number recorded in the provenance")
       ->capture_default_str();
-  cmd->add_option("--device", a->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
-  cmd->add_option("--decode", a->decode,
-                  "auto | eager | fixed | graph: graph captures the decode step as a CUDA graph "
-                  "(CUDA, kernel sampler chains, no beams); fixed runs that fixed-shape step "
-                  "without capture; eager drops finished rows; auto is graph where possible, else "
-                  "eager (docs/generation.md)")
-      ->capture_default_str();
+  cmd->add_option("--device", a->device, kDeviceNames)->capture_default_str();
+  std::string decode_help;
+  for (const auto& mode : decode_modes()) {
+    decode_help += fmt::format("{}{}: {}", decode_help.empty() ? "" : "; ", mode.name, mode.description);
+  }
+  cmd->add_option("--decode", a->decode, decode_help + " (docs/generation.md)")->capture_default_str();
   add_sampler_flags(cmd, sampler);
 
   cmd->callback([a, sampler] {
     GenerateOptions options = a->options;
+    options.names = flag_of;
     options.sampler = sampler->resolve();
-    try {
-      options.decode = parse_decode_mode(a->decode);
-    } catch (const Error&) {
-      fail("--decode must be auto, eager, fixed or graph, got '{}'", a->decode);
+    const auto decode = find_named(decode_modes(), a->decode);
+    if (!decode) {
+      fail("{} must be {}, got '{}'", flag_of("decode"), names_of(decode_modes()), a->decode);
     }
+    options.decode = *decode;
     check_samples_destination(a->out);
     const Dataset data(a->data);
-    const PromptSet prompts = make_prompts(a->prompt, data);
+    const PromptSet prompts = make_prompts(a->prompt, data, flag_of("prompt"));
     options.documents = a->documents > 0 ? a->documents
                         : a->prompt == "bos" ? 1000
                                              : static_cast<std::int64_t>(prompts.prompts.size());
-    const c10::Device device = resolve_device(a->device);
+    const c10::Device device = resolve_device(a->device, flag_of("device"));
     LoadedModel loaded = load_model(a->model, device);
-    check_model_fits_dataset(loaded.meta, data, "model " + a->model);
-    const DecodeMode decode =
+    check_model_fits_dataset(loaded.meta, data, flag_of("model") + " " + a->model);
+    const DecodeMode mode =
         resolve_decode_mode(options, loaded.model->config(), prompts.prompts, device);
 
     Progress progress("generate", options.documents, "docs");
@@ -120,39 +121,11 @@ void add_generate_command(CLI::App& app) {
         {"keep_prompt", a->keep_prompt},
         {"generated_tokens", tokens},
         {"device", device.str()},
-        {"decode", decode_mode_name(decode)}};
+        {"decode", decode_mode_name(mode)}};
     write_samples(a->out, samples, data.tokenizer());
     std::printf("wrote %lld documents (%lld generated tokens) to %s\n",
                 static_cast<long long>(samples.documents.size()), static_cast<long long>(tokens),
                 a->out.c_str());
-  });
-}
-
-void add_show_command(CLI::App& app) {
-  struct Args {
-    std::string samples;
-    std::int64_t limit = 0;
-  };
-  auto a = std::make_shared<Args>();
-  CLI::App* cmd = app.add_subcommand(
-      "show",
-      "Print a samples folder or .jsonl file as JSON lines: {\"id\", \"prompt_id\",\n"
-      "\"prompt_tokens\", \"tokens\", \"text\"}, one document per line.\n"
-      "Example: collapse show runs/gen-1-samples --limit 3");
-  cmd->add_option("samples", a->samples, "samples folder or .jsonl file")->required();
-  cmd->add_option("--limit", a->limit, "print at most this many documents (0 = all)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->callback([a] {
-    std::int64_t shown = 0;
-    try {
-      for_each_sample_json(a->samples, [&](const nlohmann::json& doc) {
-        if (a->limit > 0 && shown >= a->limit) throw std::out_of_range("limit");
-        std::printf("%s\n", doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-        ++shown;
-      });
-    } catch (const std::out_of_range&) {
-      // --limit reached
-    }
   });
 }
 

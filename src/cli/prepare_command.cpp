@@ -3,6 +3,7 @@
 
 #include "collapse/data/dataset.h"
 #include "commands.h"
+#include "flag_names.h"
 
 namespace collapse::cli {
 
@@ -33,6 +34,7 @@ void add_prepare_command(CLI::App& app) {
   cmd->add_option("--threads", options->threads, "threads for tokenizer training and encoding")
       ->capture_default_str();
   cmd->callback([options] {
+    options->names = flag_of;
     const PrepareOutcome outcome = prepare_dataset(*options);
     const Dataset data(options->out);
     const auto& splits = data.manifest().at("splits");

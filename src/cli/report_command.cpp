@@ -1,9 +1,9 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
-#include "collapse/util/atomic_file.h"
-#include "collapse/report/report.h"
 #include "collapse/experiment/run_results.h"
+#include "collapse/report/report.h"
+#include "collapse/util/atomic_file.h"
 #include "commands.h"
 
 namespace collapse::cli {

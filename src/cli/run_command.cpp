@@ -1,14 +1,15 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
-#include "collapse/util/atomic_file.h"
-#include "collapse/model/device.h"
-#include "collapse/util/error.h"
 #include "collapse/experiment/engine.h"
-#include "collapse/report/report.h"
 #include "collapse/experiment/run_results.h"
 #include "collapse/experiment/work_plan.h"
+#include "collapse/model/device.h"
+#include "collapse/report/report.h"
+#include "collapse/util/atomic_file.h"
+#include "collapse/util/error.h"
 #include "commands.h"
+#include "flag_names.h"
 
 namespace collapse::cli {
 
@@ -43,12 +44,14 @@ void add_run_command(CLI::App& app) {
     if (a->dry_run) {
       std::printf("%s\n", resolved_toml(config).c_str());
       PlanInputs inputs;
-      inputs.device_kind = resolve_device(config.arms.front().settings.device).is_cuda() ? "cuda" : "cpu";
+      const std::string device = config.arms.front().settings.device;
+      inputs.device_kind =
+          resolve_device(device, fmt::format("{}: device", config.file.string())).is_cuda() ? "cuda" : "cpu";
       std::printf("%s", work_plan(config, inputs).c_str());
       std::printf("\nrun directory: %s\n", out.c_str());
       return;
     }
-    RunOptions options{out, {}, {}};
+    RunOptions options{out, {}, {}, flag_of};
     if (!a->arm.empty()) options.arm = a->arm;
     if (*seed) options.seed = a->seed;
     const RunSummary s = run_experiment(config, options);

@@ -2,15 +2,16 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "collapse/model/load_model.h"
 #include "collapse/data/dataset.h"
+#include "collapse/generate/samples_file.h"
 #include "collapse/model/device.h"
+#include "collapse/model/load_model.h"
+#include "collapse/score/scoring.h"
 #include "collapse/util/error.h"
 #include "collapse/util/progress.h"
-#include "collapse/generate/samples_file.h"
-#include "collapse/score/scoring.h"
 #include "collapse/util/utf8.h"
 #include "commands.h"
+#include "flag_names.h"
 
 namespace collapse::cli {
 namespace {
@@ -29,7 +30,7 @@ LoadedCorpus load_corpus_to_score(const std::string& path, const Dataset& data) 
   bool has_tokens = std::filesystem::is_directory(p);
   if (!has_tokens) {
     std::ifstream in(p);
-    if (!in) fail("--samples {}: not found or unreadable", path);
+    if (!in) fail("{} {}: not found or unreadable", flag_of("samples"), path);
     std::string first;
     while (std::getline(in, first) && first.empty()) {
     }
@@ -93,18 +94,20 @@ void add_score_command(CLI::App& app) {
                   "reference pool for self-BLEU (a seeded subset; 0 = all)")->capture_default_str();
   cmd->add_option("--seed", a->seed, "seed of the self-BLEU subsets")->capture_default_str();
   cmd->add_option("--batch-tokens", a->batch_tokens, "tokens per forward pass")->capture_default_str();
-  cmd->add_option("--device", a->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  cmd->add_option("--device", a->device, kDeviceNames)->capture_default_str();
   cmd->add_flag("--json", a->json, "print {\"metrics\": {name: value}, \"sizes\", \"histograms\"}");
   cmd->callback([a] {
     const Dataset data(a->data);
-    const c10::Device device = resolve_device(a->device);
+    const c10::Device device = resolve_device(a->device, flag_of("device"));
     ScoreOptions options;
     if (a->metrics != "all") {
+      std::vector<std::string> names;
       for (const auto& name : CLI::detail::split(a->metrics, ',')) {
-        options.metrics.push_back(CLI::detail::trim_copy(name));
+        names.push_back(CLI::detail::trim_copy(name));
       }
+      check_score_metrics(names, !a->model.empty(), flag_of("metrics"), flag_of("model"));
+      options.metrics = names;
     }
-    check_metric_names(options.metrics, !a->model.empty(), "--metrics");
     options.self_bleu = {a->hypotheses, a->references, a->seed};
     options.device = device;
     options.batch_tokens = a->batch_tokens;
@@ -113,7 +116,7 @@ void add_score_command(CLI::App& app) {
     LoadedModel loaded;
     if (!a->model.empty()) {
       loaded = load_model(a->model, device);
-      check_model_fits_dataset(loaded.meta, data, "--model " + a->model);
+      check_model_fits_dataset(loaded.meta, data, flag_of("model") + " " + a->model);
     }
     Progress progress("score", 0, "steps");
     std::int64_t step = 0;

@@ -4,9 +4,11 @@
 #include <optional>
 
 #include "collapse/model/checkpoint.h"
-#include "collapse/util/progress.h"
+#include "collapse/model/device.h"
 #include "collapse/train/trainer.h"
+#include "collapse/util/progress.h"
 #include "commands.h"
+#include "flag_names.h"
 
 namespace collapse::cli {
 namespace {
@@ -76,11 +78,12 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--log-every", o->log_every, "log the train loss every N steps")->capture_default_str();
   cmd->add_option("--init", *init, "fine-tune from this model (checkpoint or export folder)");
-  cmd->add_option("--device", o->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  cmd->add_option("--device", o->device, kDeviceNames)->capture_default_str();
   cmd->add_option("--seed", o->seed, "seed of initialisation and batch order")->capture_default_str();
   cmd->add_flag("--resume", o->resume, "continue the run in --out from its last.ckpt");
 
   cmd->callback([o, flags, init] {
+    o->names = flag_of;
     o->model = flags->apply(ModelConfig::preset(o->preset));
     if (!init->empty()) o->init = *init;
     std::optional<Progress> progress;  // created at the first step, when the total is known

@@ -3,8 +3,8 @@
 #include <cctype>
 #include <cstdlib>
 
-#include "collapse/util/atomic_file.h"
 #include "collapse/data/corpus.h"
+#include "collapse/util/atomic_file.h"
 #include "collapse/util/error.h"
 #include "collapse/util/utf8.h"
 

@@ -5,16 +5,25 @@
 namespace collapse {
 namespace fs = std::filesystem;
 
-Corpus load_corpus(const std::string& spec) {
-  if (spec.empty()) fail("--corpus is empty: name a built-in corpus (sotu, moby-dick) or a path");
+namespace {
+// "sotu, moby-dick"
+std::string builtin_names() {
+  std::string out;
+  for (const std::string& name : builtin_corpus_names()) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+}  // namespace
+
+Corpus load_corpus(const std::string& spec, const std::string& what) {
+  if (spec.empty()) fail("{} is empty: name a built-in corpus ({}) or a path", what, builtin_names());
   if (is_builtin_corpus(spec)) return load_builtin_corpus(spec);
 
   const fs::path path(spec);
   std::error_code ec;
   if (!fs::exists(path, ec)) {
-    fail("corpus not found: {} (built-in corpora: sotu, moby-dick; or a .txt file, a .jsonl file "
-         "or a folder of .txt files)",
-         spec);
+    fail("corpus not found: {} (built-in corpora: {}; or a .txt file, a .jsonl file or a folder of "
+         ".txt files)",
+         spec, builtin_names());
   }
   Corpus corpus;
   if (fs::is_directory(path, ec)) {

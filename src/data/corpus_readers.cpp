@@ -1,9 +1,9 @@
 // Readers for the user's corpus formats (.txt, .jsonl, folders of .txt).
 #include <algorithm>
 
-#include "collapse/util/checksum.h"
-#include "collapse/util/atomic_file.h"
 #include "collapse/data/corpus.h"
+#include "collapse/util/atomic_file.h"
+#include "collapse/util/checksum.h"
 #include "collapse/util/error.h"
 #include "collapse/util/utf8.h"
 

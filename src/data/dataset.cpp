@@ -1,13 +1,13 @@
 #include "collapse/data/dataset.h"
 
 
+#include "collapse/data/corpus.h"
+#include "collapse/data/split.h"
 #include "collapse/util/atomic_file.h"
 #include "collapse/util/checksum.h"
-#include "collapse/data/corpus.h"
 #include "collapse/util/error.h"
 #include "collapse/util/json_diff.h"
 #include "collapse/util/progress.h"
-#include "collapse/data/split.h"
 
 namespace collapse {
 namespace fs = std::filesystem;
@@ -50,26 +50,27 @@ bool is_empty_dir(const fs::path& dir) {
 }  // namespace
 
 PrepareOutcome prepare_dataset(const PrepareOptions& options) {
-  if (options.out.empty()) fail("--out is required");
+  if (options.out.empty()) fail("{} is required", options.names("out"));
   const fs::path out = normalize_dir(options.out);
-  Corpus corpus = load_corpus(options.corpus);
+  Corpus corpus = load_corpus(options.corpus, options.names("corpus"));
   const json request = request_of(options, corpus);
 
   std::error_code ec;
   if (fs::exists(out / "manifest.json", ec)) {
     const json existing = read_manifest(out / "manifest.json");
     if (existing.value("request", json()) == request) return PrepareOutcome::kReused;
-    fail("{} already holds a different dataset ({}); choose another --out or delete it",
-         out.string(), json_differences(existing.value("request", json::object()), request));
+    fail("{} already holds a different dataset ({}); choose another {} or delete it",
+         out.string(), json_differences(existing.value("request", json::object()), request),
+         options.names("out"));
   }
   if (fs::exists(out, ec) && !is_empty_dir(out)) {
-    fail("{} exists and is not a collapse dataset (no manifest.json); choose another --out",
-         out.string());
+    fail("{} exists and is not a collapse dataset (no manifest.json); choose another {}",
+         out.string(), options.names("out"));
   }
 
   const SplitIndices split = split_documents(static_cast<std::int64_t>(corpus.documents.size()),
                                              options.valid_fraction, options.test_fraction,
-                                             options.seed);
+                                             options.seed, options.names);
   const std::vector<std::int64_t>* members[] = {&split.train, &split.valid, &split.test};
 
   // Everything is built beside `out` and renamed into place in one step at the end.
@@ -87,7 +88,8 @@ PrepareOutcome prepare_dataset(const PrepareOptions& options) {
                        TokenizerOptions{.vocab_size = options.vocab_size,
                                         .model_type = options.model_type,
                                         .byte_fallback = true,
-                                        .threads = options.threads},
+                                        .threads = options.threads,
+                                        .names = options.names},
                        tmp / "tokenizer.model");
       p.finish("done");
     }
@@ -167,8 +169,7 @@ PrepareOutcome prepare_dataset(const PrepareOptions& options) {
 Dataset::Dataset(const fs::path& dir) : dir_(dir), tokenizer_([&] {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    fail("dataset not found: {} (create it with `collapse prepare --out {}`)", dir.string(),
-         dir.string());
+    fail("dataset not found: {} (`collapse prepare` makes one)", dir.string());
   }
   if (!fs::exists(dir / "manifest.json", ec)) {
     fail("{} is not a prepared dataset: manifest.json is missing (run `collapse prepare`)",

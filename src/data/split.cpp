@@ -10,12 +10,12 @@
 namespace collapse {
 
 SplitIndices split_documents(std::int64_t n, double valid_fraction, double test_fraction,
-                             std::uint64_t seed) {
-  auto check = [](const char* name, double f) {
-    if (!(f >= 0.0 && f < 1.0)) fail("--{} must be in [0, 1), got {}", name, f);
+                             std::uint64_t seed, const SettingNames& names) {
+  auto check = [&](const char* key, double f) {
+    if (!(f >= 0.0 && f < 1.0)) fail("{} must be in [0, 1), got {}", names(key), f);
   };
-  check("valid-fraction", valid_fraction);
-  check("test-fraction", test_fraction);
+  check("valid_fraction", valid_fraction);
+  check("test_fraction", test_fraction);
 
   // Held-out splits get at least one document when asked for, so a small corpus still has a
   // test set to be scored on.

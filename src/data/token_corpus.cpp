@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "collapse/util/error.h"
 #include "collapse/data/token_store.h"
+#include "collapse/util/error.h"
 
 namespace collapse {
 

@@ -75,8 +75,8 @@ void Tokenizer::train(const std::vector<std::string_view>& texts, const Tokenize
   // Byte fallback needs the 256 byte pieces and the 4 special ids before any merge.
   const int min_vocab = options.byte_fallback ? 260 + 64 : 64;
   if (options.vocab_size < min_vocab) {
-    fail("--vocab-size {} is too small: at least {} (256 byte pieces + special ids + characters)",
-         options.vocab_size, min_vocab);
+    fail("{} {} is too small: at least {} (256 byte pieces + special ids + characters)",
+         options.names("vocab_size"), options.vocab_size, min_vocab);
   }
   const std::vector<std::string> pieces = training_pieces(texts);
   if (pieces.empty()) fail("no text to train the tokenizer on");
@@ -103,17 +103,17 @@ void Tokenizer::train(const std::vector<std::string_view>& texts, const Tokenize
   std::string model;
   const auto status = sentencepiece::SentencePieceTrainer::Train(args, &iterator, &model);
   if (!status.ok()) {
-    fail("tokenizer training failed for --vocab-size {}: {} (a smaller corpus supports a smaller "
+    fail("tokenizer training failed for {} {}: {} (a smaller corpus supports a smaller "
          "vocabulary)",
-         options.vocab_size, status.message());
+         options.names("vocab_size"), options.vocab_size, status.message());
   }
   // BPE stops early instead of failing when it runs out of merges: check the size we got.
   sentencepiece::SentencePieceProcessor check;
   if (!check.LoadFromSerializedProto(model).ok() ||
       check.GetPieceSize() != options.vocab_size) {
-    fail("corpus too small for --vocab-size {}: the tokenizer could only learn {} pieces; choose a "
+    fail("corpus too small for {} {}: the tokenizer could only learn {} pieces; choose a "
          "smaller vocabulary",
-         options.vocab_size, check.GetPieceSize());
+         options.names("vocab_size"), options.vocab_size, check.GetPieceSize());
   }
   write_file_atomic(model_path, model);
 }

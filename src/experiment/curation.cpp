@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <set>
 #include <unordered_map>
 
@@ -48,7 +49,77 @@ double interpolated_quantile(std::vector<double> sorted, double q) {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - static_cast<double>(lo));
 }
 
+constexpr Named<CurationStep> kSteps[] = {
+    {CurationStep::best_of_k, "best_of_k",
+     "of k candidates per prompt, keep the lowest perplexity under the generation-0 model"},
+    {CurationStep::ppl_filter, "ppl_filter",
+     "keep documents between two quantiles of perplexity under the generation-0 model"},
+    {CurationStep::dedup, "dedup", "drop exact or MinHash near-duplicate documents"},
+};
+
 }  // namespace
+
+std::span<const Named<CurationStep>> curation_steps() { return kSteps; }
+
+bool curation_step_on(CurationStep step, const CurateSettings& s) {
+  switch (step) {
+    case CurationStep::best_of_k: return s.best_of_k > 1;
+    case CurationStep::ppl_filter: return s.ppl_filter_enabled();
+    case CurationStep::dedup: return s.dedup != Dedup::none;
+  }
+  return false;
+}
+
+bool curation_needs_perplexities(const CurateSettings& s) {
+  return curation_step_on(CurationStep::best_of_k, s) || curation_step_on(CurationStep::ppl_filter, s);
+}
+
+Curated curate(const CurateSettings& s, const TokenCorpus& corpus,
+               const std::vector<double>& perplexities, std::uint64_t minhash_seed) {
+  Curated out;
+  out.kept.resize(static_cast<std::size_t>(corpus.documents()));
+  std::iota(out.kept.begin(), out.kept.end(), std::int64_t{0});
+  if (curation_needs_perplexities(s) && static_cast<std::int64_t>(perplexities.size()) != corpus.documents()) {
+    fail("curation: {} perplexities for {} documents", perplexities.size(), corpus.documents());
+  }
+  for (const Named<CurationStep>& step : kSteps) {
+    if (!curation_step_on(step.value, s)) continue;
+    const std::size_t before = out.kept.size();
+    std::string name = step.name;
+    switch (step.value) {
+      case CurationStep::best_of_k:
+        out.kept = keep_best_of_k(perplexities, out.kept, s.best_of_k);
+        break;
+      case CurationStep::ppl_filter:
+        out.kept = keep_between_quantiles(perplexities, out.kept, s.ppl_filter_low, s.ppl_filter_high);
+        break;
+      case CurationStep::dedup:
+        out.kept = s.dedup == Dedup::exact
+                       ? drop_exact_duplicates(corpus, out.kept)
+                       : drop_near_duplicates(corpus, out.kept, static_cast<int>(s.minhash_ngram),
+                                              s.minhash_threshold, minhash_seed);
+        name = to_string(s.dedup) + "_dedup";
+        break;
+    }
+    out.removed[name] = before - out.kept.size();
+  }
+  return out;
+}
+
+std::vector<std::int64_t> keep_best_of_k(const std::vector<double>& values,
+                                         const std::vector<std::int64_t>& documents, std::int64_t k) {
+  if (k < 1) fail("best-of-k needs k >= 1, got {}", k);
+  const auto K = static_cast<std::size_t>(k);
+  std::vector<std::int64_t> best;
+  for (std::size_t g = 0; g + K <= documents.size(); g += K) {
+    std::int64_t pick = documents[g];
+    for (std::size_t c = g + 1; c < g + K; ++c) {
+      if (values[static_cast<std::size_t>(documents[c])] < values[static_cast<std::size_t>(pick)]) pick = documents[c];
+    }
+    best.push_back(pick);
+  }
+  return best;
+}
 
 std::vector<std::int64_t> drop_exact_duplicates(const TokenCorpus& corpus,
                                                 const std::vector<std::int64_t>& documents) {
@@ -71,7 +142,7 @@ std::vector<std::int64_t> drop_exact_duplicates(const TokenCorpus& corpus,
 std::vector<std::int64_t> drop_near_duplicates(const TokenCorpus& corpus,
                                                const std::vector<std::int64_t>& documents, int ngram,
                                                double threshold, std::uint64_t seed) {
-  if (ngram < 1) fail("[curate] minhash_ngram must be at least 1, got {}", ngram);
+  if (ngram < 1) fail("MinHash shingles need n >= 1, got {}", ngram);
   constexpr int rows = kMinHashPermutations / kMinHashBands;
   std::vector<std::unordered_map<std::uint64_t, std::vector<std::size_t>>> bands(kMinHashBands);
   std::vector<Signature> kept_signatures;
@@ -103,11 +174,6 @@ std::vector<std::int64_t> drop_near_duplicates(const TokenCorpus& corpus,
     kept.push_back(d);
   }
   return kept;
-}
-
-double minhash_similarity(const TokenCorpus& corpus, std::int64_t a, std::int64_t b, int ngram,
-                          std::uint64_t seed) {
-  return similarity(signature(corpus.document(a), ngram, seed), signature(corpus.document(b), ngram, seed));
 }
 
 std::vector<std::int64_t> keep_between_quantiles(const std::vector<double>& values,

@@ -3,32 +3,31 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
-#include <cmath>
-#include <fstream>
-#include <map>
 
-#include "collapse/util/atomic_file.h"
-#include "collapse/model/load_model.h"
-#include "collapse/util/checksum.h"
-#include "collapse/experiment/curation.h"
 #include "collapse/data/dataset.h"
-#include "collapse/model/device.h"
-#include "collapse/score/document_perplexity.h"
-#include "collapse/util/error.h"
-#include "collapse/train/evaluate.h"
-#include "collapse/util/file_lock.h"
-#include "collapse/generate/generator.h"
-#include "collapse/util/json_diff.h"
-#include "collapse/experiment/mixer.h"
-#include "collapse/util/progress.h"
-#include "collapse/generate/prompts.h"
-#include "collapse/util/random.h"
-#include "collapse/generate/samples_file.h"
-#include "collapse/score/scoring.h"
 #include "collapse/data/token_store.h"
 #include "collapse/data/tokenizer.h"
+#include "collapse/experiment/curation.h"
+#include "collapse/experiment/mixer.h"
+#include "collapse/experiment/run_results.h"
 #include "collapse/experiment/train_once.h"
+#include "collapse/generate/generator.h"
+#include "collapse/generate/prompts.h"
+#include "collapse/generate/samples_file.h"
+#include "collapse/model/device.h"
+#include "collapse/model/load_model.h"
+#include "collapse/score/document_perplexity.h"
+#include "collapse/score/metric_catalog.h"
+#include "collapse/score/scoring.h"
+#include "collapse/train/evaluate.h"
 #include "collapse/train/trainer.h"
+#include "collapse/util/atomic_file.h"
+#include "collapse/util/checksum.h"
+#include "collapse/util/error.h"
+#include "collapse/util/file_lock.h"
+#include "collapse/util/json_diff.h"
+#include "collapse/util/progress.h"
+#include "collapse/util/random.h"
 
 namespace collapse {
 namespace fs = std::filesystem;
@@ -55,22 +54,6 @@ void fault_point(const char* point, std::int64_t generation) {
   }
 }
 
-fs::path seed_dir(const fs::path& run, const std::string& arm, std::uint64_t seed) {
-  return run / arm / ("seed-" + std::to_string(seed));
-}
-fs::path gen_dir(const fs::path& run, const std::string& arm, std::uint64_t seed, std::int64_t k) {
-  return seed_dir(run, arm, seed) / ("gen-" + std::to_string(k));
-}
-bool finished(const fs::path& gen) { return fs::exists(gen / "DONE"); }
-
-json read_json(const fs::path& file) {
-  try {
-    return json::parse(read_file(file));
-  } catch (const json::exception& e) {
-    fail("{}: corrupt JSON ({}); remove this generation's folder to redo it", file.string(), e.what());
-  }
-}
-
 // Every arm's settings as one flat object ("<arm>: train.steps", ...), so that the "config
 // changed" check names exactly the keys that differ.
 json config_identity(const ExperimentConfig& c) {
@@ -82,14 +65,15 @@ json config_identity(const ExperimentConfig& c) {
   return flat;
 }
 
-void write_or_check_config(const ExperimentConfig& config, const fs::path& run) {
+void write_or_check_config(const ExperimentConfig& config, const fs::path& run,
+                           const SettingNames& names) {
   const fs::path file = run / "experiment.toml";
   if (fs::exists(file)) {
     const ExperimentConfig before = parse_experiment(read_file(file), file);
     const json a = config_identity(before), b = config_identity(config);
     if (a != b) {
-      fail("{} was run with another config ({}); restore it, or run into another --out",
-           file.string(), json_differences(a, b));
+      fail("{} was run with another config ({}); restore it, or run into another {}",
+           file.string(), json_differences(a, b), names("out"));
     }
     return;
   }
@@ -106,6 +90,9 @@ Dataset prepare_data(const ExperimentConfig& config, const fs::path& run) {
   }
   FileLock lock(run / ".lock-data");
   PrepareOptions p;
+  p.names = [&](const std::string& key) {
+    return fmt::format("{}: [corpus] {}", config.file.string(), key == "corpus" ? "source" : key);
+  };
   p.corpus = corpus.source;
   p.out = run / "data";
   p.vocab_size = static_cast<int>(corpus.vocab_size);
@@ -124,26 +111,28 @@ struct ArmRun {
   const fs::path& run;
   const Dataset& data;
   c10::Device device;
-  std::int64_t ordinal = 0, total = 0;  // this (arm, seed)'s generation count across the whole run
-  std::chrono::steady_clock::time_point start;
-  std::int64_t done_here = 0;
 
   const ExperimentSettings& s() const { return arm.settings; }
-  fs::path gen(std::int64_t k) const { return gen_dir(run, arm.name, seed, k); }
+  fs::path gen(std::int64_t k) const { return generation_dir(run, arm.name, seed, k); }
+  // "exp.toml: arm 'keep-10': [generate] prompt": a setting as the user wrote it.
+  std::string setting(const std::string& section, const std::string& key) const {
+    return fmt::format("{}{}: [{}] {}", config.file.string(),
+                       config.explicit_arms ? fmt::format(": arm '{}'", arm.name) : "", section, key);
+  }
   std::string tag(std::int64_t k) const {
     return fmt::format("[{} seed {} gen {}/{}]", arm.name, seed, k, s().generations - 1);
   }
 };
 
 // Token lengths of the curated synthetic documents of generation j, and their sample indices.
-struct Curated {
+struct CuratedSamples {
   std::vector<std::int64_t> kept;     // indices into gen-j/samples
   std::vector<std::int64_t> lengths;  // their token counts
 };
 
-Curated read_curated(const ArmRun& r, std::int64_t j, const Samples& samples) {
-  const json c = read_json(r.gen(j) / "curated.json");
-  Curated out;
+CuratedSamples read_curated(const ArmRun& r, std::int64_t j, const Samples& samples) {
+  const json c = read_generation_json(r.gen(j) / "curated.json");
+  CuratedSamples out;
   for (const auto& v : c.at("kept")) {
     const auto d = v.get<std::int64_t>();
     if (d < 0 || d >= static_cast<std::int64_t>(samples.documents.size())) {
@@ -161,7 +150,7 @@ std::optional<fs::path> build_training_set(const ArmRun& r, std::int64_t k) {
   const TokenFile real = r.data.split("train");
   TrainSet set;
   std::vector<Samples> samples(static_cast<std::size_t>(k));
-  std::vector<Curated> curated(static_cast<std::size_t>(k));
+  std::vector<CuratedSamples> curated(static_cast<std::size_t>(k));
   if (k == 0) {
     set.real = generation0_real_documents(r.s(), real.documents(), r.seed);
   } else {
@@ -248,21 +237,21 @@ void train_generation(const ArmRun& r, std::int64_t k, const std::optional<fs::p
 // Step 3.
 Samples generate_generation(const ArmRun& r, std::int64_t k, GPT& model) {
   const ExperimentSettings& s = r.s();
-  const PromptSet prompts = make_prompts(s.generate.prompt, r.data);
+  const PromptSet prompts = make_prompts(s.generate.prompt, r.data, r.setting("generate", "prompt"));
   GenerateOptions o;
   o.max_tokens = s.generate.max_tokens;
   o.min_tokens = s.generate.min_tokens;
   o.batch_size = s.generate.batch_size;
   o.seed = phase_seed(r.seed, k, kSampleSeed);
   o.sampler = s.sampler;
-  o.decode = parse_decode_mode(s.generate.decode);
+  o.decode = s.generate.decode;
   o.prompt_repeat = s.curate.best_of_k;
   const std::int64_t per_doc = s.curate.best_of_k;
   std::int64_t documents = 0;
   switch (s.generate.documents.kind) {
     case SizeSpec::Kind::documents: documents = s.generate.documents.count; break;
     case SizeSpec::Kind::same:
-      documents = s.generate.prompt == "bos" ? r.data.split("train").documents()
+      documents = s.generate.unconditional() ? r.data.split("train").documents()
                                              : static_cast<std::int64_t>(prompts.prompts.size());
       break;
     case SizeSpec::Kind::tokens:
@@ -342,7 +331,13 @@ void score_and_curate(const ArmRun& r, std::int64_t k, GPT& model, GPT& gen0, co
   }
   const TokenCorpus real = TokenCorpus::from_file(r.data.split("test"));
   ScoreOptions options;
-  options.metrics = s.score.metrics;
+  if (!s.score.metrics.empty()) {  // test_perplexity is measured above, the rest by score_corpus
+    std::vector<std::string> corpus_metrics;
+    for (const std::string& name : s.score.metrics) {
+      if (find_metric(name)->source != MetricSource::generation_model) corpus_metrics.push_back(name);
+    }
+    options.metrics = corpus_metrics;
+  }
   options.self_bleu = {s.score.self_bleu_hypotheses, s.score.self_bleu_references,
                        phase_seed(r.seed, k, kBleuSeed)};
   options.device = r.device;
@@ -365,46 +360,20 @@ void score_and_curate(const ArmRun& r, std::int64_t k, GPT& model, GPT& gen0, co
   if (k == 0) record["real_rank_frequency"] = {{"frequencies", rank_frequency(real)}};
 
   // Curation of this corpus, for the generations that train on it.
-  std::vector<std::int64_t> kept(samples.documents.size());
-  for (std::size_t d = 0; d < kept.size(); ++d) kept[d] = static_cast<std::int64_t>(d);
-  json removed = json::object();
   std::vector<double> ppl = scores.document_perplexities;
-  if (ppl.size() != samples.documents.size() && (s.curate.best_of_k > 1 || s.curate.ppl_filter_enabled())) {
+  if (curation_needs_perplexities(s.curate) && ppl.size() != samples.documents.size()) {
     progress.update(++step, "perplexity for curation");
     std::vector<std::vector<std::int32_t>> docs;
     for (const auto& d : samples.documents) docs.push_back(d.tokens);
     ppl = perplexities_of(document_perplexities(gen0, docs, Tokenizer::kBosId, Tokenizer::kEosId, r.device));
   }
-  if (s.curate.best_of_k > 1) {
-    // Documents come in groups of k candidates for one prompt: keep the lowest perplexity.
-    std::vector<std::int64_t> best;
-    const auto K = static_cast<std::size_t>(s.curate.best_of_k);
-    for (std::size_t g = 0; g + K <= kept.size(); g += K) {
-      std::size_t pick = g;
-      for (std::size_t c = g + 1; c < g + K; ++c) {
-        if (ppl[c] < ppl[pick]) pick = c;
-      }
-      best.push_back(static_cast<std::int64_t>(pick));
-    }
-    removed["best_of_k"] = kept.size() - best.size();
-    kept = std::move(best);
-  }
-  if (s.curate.ppl_filter_enabled()) {
-    const std::size_t before = kept.size();
-    kept = keep_between_quantiles(ppl, kept, s.curate.ppl_filter_low, s.curate.ppl_filter_high);
-    removed["ppl_filter"] = before - kept.size();
-  }
-  if (s.curate.dedup != Dedup::none) {
-    const std::size_t before = kept.size();
-    kept = s.curate.dedup == Dedup::exact
-               ? drop_exact_duplicates(synthetic, kept)
-               : drop_near_duplicates(synthetic, kept, static_cast<int>(s.curate.minhash_ngram),
-                                      s.curate.minhash_threshold, phase_seed(r.seed, k, kMinHashSeed));
-    removed[to_string(s.curate.dedup) + "_dedup"] = before - kept.size();
-  }
-  record["curation"] = {{"kept", kept.size()}, {"removed", removed}};
+  const Curated curated = curate(s.curate, synthetic, ppl, phase_seed(r.seed, k, kMinHashSeed));
+  record["curation"] = {{"kept", curated.kept.size()}, {"removed", curated.removed}};
   write_file_atomic(r.gen(k) / "curated.json",
-                    json({{"kept", kept}, {"removed", removed}, {"documents", samples.documents.size()}}).dump() + "\n");
+                    json({{"kept", curated.kept},
+                          {"removed", curated.removed},
+                          {"documents", samples.documents.size()}})
+                            .dump() + "\n");
   write_file_atomic(r.gen(k) / "metrics.json", record.dump(1) + "\n");
   progress.finish(fmt::format("test perplexity {:.2f}", test.perplexity()));
 }
@@ -423,58 +392,15 @@ void run_generation(ArmRun& r, std::int64_t k) {
   fault_point("done", k);
 }
 
-std::string csv_value(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  return fmt::format("{:.17g}", v);
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (const char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
 }  // namespace
 
 fs::path default_run_dir(const ExperimentConfig& config) { return fs::path("runs") / config.name; }
-
-void rebuild_metrics_tables(const ExperimentConfig& config, const fs::path& run) {
-  FileLock lock(run / ".lock-metrics");
-  std::string csv = "experiment,arm,seed,generation,metric,value\n", jsonl;
-  const auto order = score_metric_names(true);
-  for (const auto& arm : config.arms) {
-    for (const std::uint64_t seed : arm.settings.seeds) {
-      for (std::int64_t k = 0; k < arm.settings.generations; ++k) {
-        const fs::path dir = gen_dir(run, arm.name, seed, k);
-        if (!finished(dir)) continue;
-        const json record = read_json(dir / "metrics.json");
-        const json& m = record.at("metrics");
-        std::vector<std::string> names{"test_perplexity"};
-        for (const auto& n : order) if (m.contains(n)) names.push_back(n);
-        for (const auto& [n, v] : m.items()) {
-          if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
-        }
-        for (const auto& n : names) {
-          if (!m.contains(n)) continue;
-          const double v = m[n].is_number() ? m[n].get<double>() : std::nan("");
-          csv += fmt::format("{},{},{},{},{},{}\n", csv_field(config.name), csv_field(arm.name), seed, k, n, csv_value(v));
-          jsonl += json({{"experiment", config.name}, {"arm", arm.name}, {"seed", seed}, {"generation", k},
-                         {"metric", n}, {"value", m[n]}}).dump() + "\n";
-        }
-      }
-    }
-  }
-  write_file_atomic(run / "metrics.csv", csv);
-  write_file_atomic(run / "metrics.jsonl", jsonl);
-}
 
 RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& options) {
   const fs::path run = normalize_dir(options.out);
   if (options.arm) config.arm(*options.arm);  // Error listing the arms when unknown
   fs::create_directories(run);
-  write_or_check_config(config, run);
+  write_or_check_config(config, run, options.names);
   const Dataset data = prepare_data(config, run);
 
   std::vector<std::pair<const ArmConfig*, std::uint64_t>> work;
@@ -484,23 +410,26 @@ RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& opti
       if (!options.seed || seed == *options.seed) work.emplace_back(&arm, seed);
     }
   }
-  if (work.empty()) fail("--seed {}: not among the seeds of the selected arms", options.seed.value_or(0));
+  if (work.empty()) {
+    fail("{} {}: not among the seeds of the selected arms", options.names("seed"), options.seed.value_or(0));
+  }
 
   RunSummary summary;
   std::int64_t total = 0, pending = 0;
   for (const auto& [arm, seed] : work) {
     for (std::int64_t k = 0; k < arm->settings.generations; ++k) {
       ++total;
-      if (!finished(gen_dir(run, arm->name, seed, k))) ++pending;
+      if (!generation_finished(generation_dir(run, arm->name, seed, k))) ++pending;
     }
   }
   const auto start = std::chrono::steady_clock::now();
   std::int64_t position = 0;
   for (const auto& [arm, seed] : work) {
-    ArmRun r{config, *arm, seed, run, data, resolve_device(arm->settings.device)};
+    ArmRun r{config, *arm, seed, run, data,
+             resolve_device(arm->settings.device, fmt::format("{}: device", config.file.string()))};
     for (std::int64_t k = 0; k < arm->settings.generations; ++k) {
       ++position;
-      if (finished(r.gen(k))) {
+      if (generation_finished(r.gen(k))) {
         ++summary.generations_reused;
         continue;
       }
@@ -514,10 +443,10 @@ RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& opti
                    static_cast<long long>(pending - summary.generations_done), eta.c_str());
       run_generation(r, k);
       ++summary.generations_done;
-      rebuild_metrics_tables(config, run);
+      write_metrics_tables(config, run);
     }
   }
-  rebuild_metrics_tables(config, run);
+  write_metrics_tables(config, run);
   return summary;
 }
 

@@ -9,10 +9,12 @@
 
 #include <toml++/toml.h>
 
-#include "collapse/util/atomic_file.h"
 #include "collapse/data/corpus.h"
-#include "collapse/util/error.h"
+#include "collapse/generate/prompts.h"
+#include "collapse/model/device.h"
 #include "collapse/score/metric_catalog.h"
+#include "collapse/util/atomic_file.h"
+#include "collapse/util/error.h"
 
 namespace collapse {
 namespace fs = std::filesystem;
@@ -28,31 +30,32 @@ std::string SizeSpec::to_string() const {
   return "?";
 }
 
-std::string to_string(TrainInit init) {
-  switch (init) {
-    case TrainInit::scratch: return "scratch";
-    case TrainInit::gen0: return "gen0";
-    case TrainInit::previous: return "previous";
-  }
-  return "?";
-}
+namespace {
+constexpr Named<TrainInit> kTrainInits[] = {
+    {TrainInit::scratch, "scratch", "a fresh model each generation (Gerstgrasser et al.)"},
+    {TrainInit::gen0, "gen0", "fine-tune the generation-0 model (Shumailov et al.)"},
+    {TrainInit::previous, "previous", "fine-tune the previous generation's model"},
+};
+constexpr Named<MixRegime> kMixRegimes[] = {
+    {MixRegime::replace, "replace", "the synthetic data of generation k-1 (+ the kept real share)"},
+    {MixRegime::accumulate, "accumulate",
+     "every real document + the synthetic data of every earlier generation"},
+    {MixRegime::fresh, "fresh",
+     "new real documents each generation, drawn without reuse, + synthetic (+ the kept share)"},
+};
+constexpr Named<Dedup> kDedupModes[] = {
+    {Dedup::none, "none", "no de-duplication"},
+    {Dedup::exact, "exact", "drop documents whose tokens equal an earlier kept one's"},
+    {Dedup::minhash, "minhash", "drop near-duplicates by MinHash-estimated Jaccard similarity"},
+};
+}  // namespace
 
-std::string to_string(MixRegime regime) {
-  switch (regime) {
-    case MixRegime::replace: return "replace";
-    case MixRegime::accumulate: return "accumulate";
-    case MixRegime::fresh: return "fresh";
-  }
-  return "?";
-}
+std::span<const Named<TrainInit>> train_inits() { return kTrainInits; }
+std::span<const Named<MixRegime>> mix_regimes() { return kMixRegimes; }
+std::span<const Named<Dedup>> dedup_modes() { return kDedupModes; }
 
-std::string to_string(Dedup dedup) {
-  switch (dedup) {
-    case Dedup::none: return "none";
-    case Dedup::exact: return "exact";
-    case Dedup::minhash: return "minhash";
-  }
-  return "?";
+bool GenerateSettings::unconditional() const {
+  return PromptSpec::read(prompt)->kind == PromptSpec::Kind::bos;
 }
 
 ModelConfig ModelSettings::resolve(std::int64_t vocab_size) const {
@@ -178,24 +181,17 @@ std::string quoted_list(const std::vector<std::string>& names) {
   return out;
 }
 
+// One of a closed set of names (a table of util/named.h).
 template <typename E>
-Field enum_field(std::string key, Access<E> access, std::vector<E> values) {
-  std::vector<std::string> names;
-  for (E e : values) names.push_back(to_string(e));
-  return {std::move(key), quoted_list(names),
-          [access](const ExperimentSettings& s) {
-            return json(to_string(access(const_cast<ExperimentSettings&>(s))));
+Field enum_field(std::string key, Access<E> access, std::span<const Named<E>> table) {
+  return {std::move(key), names_of(table, /*quoted=*/true),
+          [access, table](const ExperimentSettings& s) {
+            return json(name_of(table, access(const_cast<ExperimentSettings&>(s))));
           },
           [=](ExperimentSettings& s, const json& v, const Env& env) {
-            if (v.is_string()) {
-              for (E e : values) {
-                if (to_string(e) == v.get<std::string>()) {
-                  access(s) = e;
-                  return;
-                }
-              }
-            }
-            env.reject(v);
+            const auto value = v.is_string() ? find_named(table, v.get<std::string>()) : std::nullopt;
+            if (!value) env.reject(v);
+            access(s) = *value;
           }};
 }
 
@@ -244,30 +240,6 @@ std::string resolve_path(const std::string& path, const fs::path& base_dir) {
   return fs::absolute(base_dir / fs::path(path)).lexically_normal().string();
 }
 
-bool valid_device(const std::string& d) {
-  if (d == "auto" || d == "cpu" || d == "cuda") return true;
-  std::int64_t n = 0;
-  return d.starts_with("cuda:") && (d.substr(5) == "0" || parse_count(d.substr(5), n));
-}
-
-// The sampler's keys, allowed values in words (SamplerConfig::validate checks them).
-const std::vector<std::pair<std::string, std::string>>& sampler_keys_allowed() {
-  static const std::vector<std::pair<std::string, std::string>> keys = {
-      {"temperature", "a number >= 0 (0 = greedy, 1 = off)"},
-      {"top_k", "an integer >= 0 (0 = off)"},
-      {"top_p", "a number in (0, 1] (1 = off)"},
-      {"min_p", "a number in [0, 1) (0 = off)"},
-      {"typical_p", "a number in (0, 1] (1 = off)"},
-      {"repetition_penalty", "a number > 0 (1 = off)"},
-      {"presence_penalty", "a number (0 = off)"},
-      {"frequency_penalty", "a number (0 = off)"},
-      {"order", "a list naming every sampler step once"},
-      {"beams", "an integer >= 1 (1 = sampling)"},
-      {"length_penalty", "a number (beam search only)"},
-  };
-  return keys;
-}
-
 std::vector<Field> build_schema() {
   constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
   std::vector<Field> f;
@@ -286,10 +258,10 @@ std::vector<Field> build_schema() {
                }});
   f.push_back(integer_field("generations", [](ExperimentSettings& s) -> auto& { return s.generations; },
                             1, 1000, "an integer in [1, 1000]"));
-  f.push_back({"device", "\"auto\", \"cpu\", \"cuda\" or \"cuda:N\"",
+  f.push_back({"device", kDeviceNames,
                [](const ExperimentSettings& s) { return json(s.device); },
                [](ExperimentSettings& s, const json& v, const Env& env) {
-                 if (!v.is_string() || !valid_device(v.get<std::string>())) env.reject(v);
+                 if (!v.is_string() || !valid_device_name(v.get<std::string>())) env.reject(v);
                  s.device = v.get<std::string>();
                }});
 
@@ -343,7 +315,7 @@ std::vector<Field> build_schema() {
   f.push_back(integer_field("train.eval_every", [](ExperimentSettings& s) -> auto& { return s.train.eval_every; }, 1, kMax,
                             "a positive integer"));
   f.push_back(enum_field<TrainInit>("train.init", [](ExperimentSettings& s) -> auto& { return s.train.init; },
-                                    {TrainInit::scratch, TrainInit::gen0, TrainInit::previous}));
+                                    train_inits()));
   f.push_back(integer_field("train.gen0_steps", [](ExperimentSettings& s) -> auto& { return s.train.gen0_steps; }, 0, kMax,
                             "an integer >= 0 (0 = steps)"));
 
@@ -354,47 +326,25 @@ std::vector<Field> build_schema() {
                             1 << 20, "a positive integer"));
   f.push_back(integer_field("generate.min_tokens", [](ExperimentSettings& s) -> auto& { return s.generate.min_tokens; }, 0,
                             1 << 20, "an integer >= 0"));
-  f.push_back({"generate.prompt", "\"bos\", \"real-prefix:K\" (K >= 1) or \"file:PATH\"",
+  f.push_back({"generate.prompt", kPromptForms,
                [](const ExperimentSettings& s) { return json(s.generate.prompt); },
                [](ExperimentSettings& s, const json& v, const Env& env) {
-                 if (!v.is_string()) env.reject(v);
-                 const std::string p = v.get<std::string>();
-                 std::int64_t k = 0;
-                 if (p == "bos" || (p.starts_with("real-prefix:") && parse_count(p.substr(12), k))) {
-                   s.generate.prompt = p;
-                 } else if (p.starts_with("file:") && p.size() > 5) {
-                   s.generate.prompt = "file:" + resolve_path(p.substr(5), env.base_dir);
-                 } else {
-                   env.reject(v);
-                 }
+                 auto spec = v.is_string() ? PromptSpec::read(v.get<std::string>()) : std::nullopt;
+                 if (!spec) env.reject(v);
+                 if (spec->kind == PromptSpec::Kind::file) spec->path = resolve_path(spec->path, env.base_dir);
+                 s.generate.prompt = spec->to_string();
                }});
   f.push_back(integer_field("generate.batch_size", [](ExperimentSettings& s) -> auto& { return s.generate.batch_size; }, 1,
                             1 << 20, "a positive integer"));
   f.push_back(bool_field("generate.keep_prompt", [](ExperimentSettings& s) -> auto& { return s.generate.keep_prompt; }));
-  f.push_back({"generate.decode", "\"auto\", \"eager\", \"fixed\" or \"graph\"",
-               [](const ExperimentSettings& s) { return json(s.generate.decode); },
-               [](ExperimentSettings& s, const json& v, const Env& env) {
-                 if (!v.is_string()) env.reject(v);
-                 const std::string d = v.get<std::string>();
-                 if (d != "auto" && d != "eager" && d != "fixed" && d != "graph") env.reject(v);
-                 s.generate.decode = d;
-               }});
+  f.push_back(enum_field<DecodeMode>("generate.decode", [](ExperimentSettings& s) -> auto& { return s.generate.decode; },
+                                     decode_modes()));
 
-  // [sampler]: SamplerConfig reads and checks its own keys (the keys of its to_json, in the
-  // order of sampler_keys_allowed, then any it has that the list does not know).
-  const json sampler_defaults = SamplerConfig{}.to_json();
-  std::vector<std::pair<std::string, std::string>> sampler_keys;
-  for (const auto& [name, allowed] : sampler_keys_allowed()) {
-    if (sampler_defaults.contains(name)) sampler_keys.emplace_back(name, allowed);
-  }
-  for (const auto& [name, value] : sampler_defaults.items()) {
-    if (std::none_of(sampler_keys.begin(), sampler_keys.end(),
-                     [&](const auto& k) { return k.first == name; })) {
-      sampler_keys.emplace_back(name, "see docs/sampling.md");
-    }
-  }
-  for (const auto& [name, allowed] : sampler_keys) {
-    f.push_back({"sampler." + name, allowed,
+  // [sampler]: one key per setting of the sampler chain's table (sampler_chain.h); SamplerConfig
+  // reads the types (from_json) and checks the ranges (validate, in check_settings).
+  for (const SamplerSetting& setting : sampler_settings()) {
+    const std::string name = setting.key;
+    f.push_back({"sampler." + name, setting.allowed,
                  [name](const ExperimentSettings& s) { return s.sampler.to_json().at(name); },
                  [name](ExperimentSettings& s, const json& v, const Env& env) {
                    json j = s.sampler.to_json();
@@ -405,7 +355,7 @@ std::vector<Field> build_schema() {
 
   // [mix]
   f.push_back(enum_field<MixRegime>("mix.regime", [](ExperimentSettings& s) -> auto& { return s.mix.regime; },
-                                    {MixRegime::replace, MixRegime::accumulate, MixRegime::fresh}));
+                                    mix_regimes()));
   f.push_back(number_field("mix.real_fraction", [](ExperimentSettings& s) -> auto& { return s.mix.real_fraction; }, 0.0, 1.0,
                            false, false, "a number in [0, 1]"));
   f.push_back(integer_field("mix.fresh_documents", [](ExperimentSettings& s) -> auto& { return s.mix.fresh_documents; }, 0,
@@ -427,7 +377,7 @@ std::vector<Field> build_schema() {
                  s.curate.ppl_filter_high = hi;
                }});
   f.push_back(enum_field<Dedup>("curate.dedup", [](ExperimentSettings& s) -> auto& { return s.curate.dedup; },
-                                {Dedup::none, Dedup::exact, Dedup::minhash}));
+                                dedup_modes()));
   f.push_back(number_field("curate.minhash_threshold", [](ExperimentSettings& s) -> auto& { return s.curate.minhash_threshold; },
                            0.0, 1.0, true, false, "a number in (0, 1]"));
   f.push_back(integer_field("curate.minhash_ngram", [](ExperimentSettings& s) -> auto& { return s.curate.minhash_ngram; }, 1, 64,
@@ -604,30 +554,14 @@ void apply(ExperimentSettings& settings, const std::vector<Setting>& values,
   }
 }
 
-// "--top-p must be in (0, 1], got 2" -> "[sampler] top_p must be in (0, 1], got 2".
-std::string sampler_message(std::string message) {
-  if (!message.starts_with("--")) return "[sampler] " + message;
-  const auto end = message.find(' ');
-  std::string flag = message.substr(2, end == std::string::npos ? std::string::npos : end - 2);
-  std::replace(flag.begin(), flag.end(), '-', '_');
-  if (flag == "sampler_order") flag = "order";
-  return "[sampler] " + flag + (end == std::string::npos ? "" : message.substr(end));
-}
-
 // Checks that need several keys at once.
 void check_settings(const ExperimentSettings& s, const std::string& what) {
-  try {
-    s.sampler.validate();
-  } catch (const Error& e) {
-    fail("{}: {}", what, sampler_message(e.what()));
-  }
+  s.sampler.validate([&](const std::string& key) { return fmt::format("{}: [sampler] {}", what, key); });
   const ModelConfig model = s.model.resolve(s.corpus.vocab_size);
   try {
-    model.validate();
+    model.validate([&](const std::string& key) { return fmt::format("[model] {}", key); });
   } catch (const Error& e) {
-    std::string message = e.what();
-    if (message.starts_with("model ")) message = message.substr(6);
-    fail("{}: [model] {} (preset '{}' with the [model] overrides)", what, message, s.model.preset);
+    fail("{}: {} (preset '{}' with the [model] overrides)", what, e.what(), s.model.preset);
   }
   if (s.corpus.valid_fraction + s.corpus.test_fraction >= 1.0) {
     fail("{}: [corpus] valid_fraction + test_fraction must be < 1 (documents are left to train "
@@ -638,10 +572,7 @@ void check_settings(const ExperimentSettings& s, const std::string& what) {
     fail("{}: [generate] min_tokens must be in [0, max_tokens = {}], got {}", what,
          s.generate.max_tokens, s.generate.min_tokens);
   }
-  std::int64_t prompt_tokens = 0;
-  if (s.generate.prompt.starts_with("real-prefix:")) {
-    prompt_tokens = std::stoll(s.generate.prompt.substr(12));
-  }
+  const std::int64_t prompt_tokens = PromptSpec::read(s.generate.prompt)->fixed_length();
   if (1 + prompt_tokens + s.generate.max_tokens > model.context) {
     fail("{}: [generate] BOS + the prompt ({} tokens) + max_tokens {} = {} positions exceed the "
          "model context {}; lower max_tokens or raise [model] context",

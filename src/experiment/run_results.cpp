@@ -2,13 +2,16 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <tuple>
 
-#include "collapse/util/error.h"
 #include "collapse/score/metric_catalog.h"
+#include "collapse/util/atomic_file.h"
+#include "collapse/util/error.h"
+#include "collapse/util/file_lock.h"
 
 namespace collapse {
 namespace fs = std::filesystem;
@@ -48,7 +51,62 @@ bool numbered(const std::string& name, const std::string& prefix, std::uint64_t&
   return name.starts_with(prefix) && parse_unsigned(name.substr(prefix.size()), out);
 }
 
+std::string csv_value(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return fmt::format("{:.17g}", v);
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (const char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
 }  // namespace
+
+fs::path generation_dir(const fs::path& run, const std::string& arm, std::uint64_t seed,
+                        std::int64_t generation) {
+  return run / arm / ("seed-" + std::to_string(seed)) / ("gen-" + std::to_string(generation));
+}
+
+bool generation_finished(const fs::path& dir) { return fs::exists(dir / "DONE"); }
+
+json read_generation_json(const fs::path& file) {
+  try {
+    return json::parse(read_file(file));
+  } catch (const json::exception& e) {
+    fail("{}: corrupt JSON ({}); remove this generation's folder to redo it", file.string(), e.what());
+  }
+}
+
+void write_metrics_tables(const ExperimentConfig& config, const fs::path& run) {
+  FileLock lock(run / ".lock-metrics");
+  std::string csv = std::string(kHeader) + "\n", jsonl;
+  for (const auto& arm : config.arms) {
+    for (const std::uint64_t seed : arm.settings.seeds) {
+      for (std::int64_t k = 0; k < arm.settings.generations; ++k) {
+        const fs::path dir = generation_dir(run, arm.name, seed, k);
+        if (!generation_finished(dir)) continue;
+        const json record = read_generation_json(dir / "metrics.json");
+        const json& m = record.at("metrics");
+        std::vector<std::string> names;
+        for (const auto& [name, value] : m.items()) names.push_back(name);
+        sort_metric_names(names);
+        for (const auto& n : names) {
+          const double v = m[n].is_number() ? m[n].get<double>() : std::nan("");
+          csv += fmt::format("{},{},{},{},{},{}\n", csv_field(config.name), csv_field(arm.name), seed,
+                             k, n, csv_value(v));
+          jsonl += json({{"experiment", config.name}, {"arm", arm.name}, {"seed", seed}, {"generation", k},
+                         {"metric", n}, {"value", m[n]}}).dump() + "\n";
+        }
+      }
+    }
+  }
+  write_file_atomic(run / "metrics.csv", csv);
+  write_file_atomic(run / "metrics.jsonl", jsonl);
+}
 
 std::vector<MetricRow> read_metrics_csv(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
@@ -182,7 +240,7 @@ RunResults load_run(const fs::path& dir) {
         std::uint64_t generation = 0;
         if (!gen_entry.is_directory() ||
             !numbered(gen_entry.path().filename().string(), "gen-", generation) ||
-            !fs::exists(gen_entry.path() / "DONE")) {
+            !generation_finished(gen_entry.path())) {
           continue;
         }
         FinishedGeneration g{arm, seed, static_cast<std::int64_t>(generation), gen_entry.path(),

@@ -99,7 +99,7 @@ std::string generate_line(const ExperimentSettings& s, std::int64_t times, const
                          human(static_cast<double>(g.documents.count * g.max_tokens)), g.prompt,
                          sampler);
     default:
-      if (g.prompt != "bos") {
+      if (!g.unconditional()) {
         // "same" with prompts means one document per prompt (collapse run, generate_generation).
         totals.generate_unknown = true;
         return fmt::format("generate one document per prompt of {} (the count is known once the "

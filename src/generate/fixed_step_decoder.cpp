@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <cstring>
 
-#include "collapse/util/error.h"
-#include "collapse/generate/sampler_batch.h"
 #include "collapse/data/tokenizer.h"
+#include "collapse/generate/sampler_batch.h"
+#include "collapse/util/error.h"
 
 #if defined(COLLAPSE_HAVE_KERNELS)
 #include <ATen/cuda/CUDAGraph.h>

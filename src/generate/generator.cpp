@@ -7,15 +7,22 @@
 #include <limits>
 #include <optional>
 
-#include "collapse/model/device.h"
-#include "collapse/util/error.h"
+#include "collapse/data/tokenizer.h"
 #include "collapse/generate/fixed_step_decoder.h"
 #include "collapse/generate/philox.h"
 #include "collapse/generate/sampler_batch.h"
-#include "collapse/data/tokenizer.h"
+#include "collapse/model/device.h"
+#include "collapse/util/error.h"
 
 namespace collapse {
 namespace {
+
+constexpr Named<DecodeMode> kDecodeModes[] = {
+    {DecodeMode::automatic, "auto", "CUDA graphs where the step can be captured, else eager"},
+    {DecodeMode::eager, "eager", "finished rows leave the batch; attention reads the filled slots"},
+    {DecodeMode::fixed, "fixed", "the graph's fixed-shape step, run without capture"},
+    {DecodeMode::graph, "graph", "the fixed-shape step captured once as a CUDA graph and replayed"},
+};
 
 constexpr std::int32_t kEos = Tokenizer::kEosId;
 
@@ -302,21 +309,23 @@ std::int64_t longest_prompt(const std::vector<std::vector<std::int32_t>>& prompt
 
 void validate(const GenerateOptions& o, const ModelConfig& model,
               const std::vector<std::vector<std::int32_t>>& prompts) {
-  o.sampler.validate();
-  if (o.documents < 1) fail("--documents must be at least 1, got {}", o.documents);
-  if (o.max_tokens < 1) fail("--max-tokens must be at least 1, got {}", o.max_tokens);
+  const SettingNames& name = o.names;
+  o.sampler.validate(name);
+  if (o.documents < 1) fail("{} must be at least 1, got {}", name("documents"), o.documents);
+  if (o.max_tokens < 1) fail("{} must be at least 1, got {}", name("max_tokens"), o.max_tokens);
   if (o.min_tokens < 0 || o.min_tokens > o.max_tokens) {
-    fail("--min-tokens must be in [0, --max-tokens = {}], got {}", o.max_tokens, o.min_tokens);
+    fail("{} must be in [0, {} = {}], got {}", name("min_tokens"), name("max_tokens"), o.max_tokens,
+         o.min_tokens);
   }
-  if (o.batch_size < 1) fail("--batch-size must be at least 1, got {}", o.batch_size);
+  if (o.batch_size < 1) fail("{} must be at least 1, got {}", name("batch_size"), o.batch_size);
   if (o.prompt_repeat < 1) fail("prompt_repeat must be at least 1, got {}", o.prompt_repeat);
   if (prompts.empty()) fail("no prompts to generate from");
   const std::int64_t longest = longest_prompt(prompts);
   const auto needed = 1 + longest + o.max_tokens;
   if (needed > model.context) {
-    fail("BOS + the longest prompt ({} tokens) + --max-tokens {} = {} positions exceeds the model "
-         "context {}; lower --max-tokens or shorten the prompts",
-         longest, o.max_tokens, needed, model.context);
+    fail("BOS + the longest prompt ({} tokens) + {} {} = {} positions exceeds the model "
+         "context {}; lower {} or shorten the prompts",
+         longest, name("max_tokens"), o.max_tokens, needed, model.context, name("max_tokens"));
   }
   for (const auto& p : prompts) {
     for (const std::int32_t t : p) {
@@ -327,22 +336,7 @@ void validate(const GenerateOptions& o, const ModelConfig& model,
 
 }  // namespace
 
-const char* decode_mode_name(DecodeMode mode) {
-  switch (mode) {
-    case DecodeMode::automatic: return "auto";
-    case DecodeMode::eager: return "eager";
-    case DecodeMode::fixed: return "fixed";
-    case DecodeMode::graph: return "graph";
-  }
-  return "?";
-}
-
-DecodeMode parse_decode_mode(const std::string& text) {
-  for (DecodeMode m : {DecodeMode::automatic, DecodeMode::eager, DecodeMode::fixed, DecodeMode::graph}) {
-    if (text == decode_mode_name(m)) return m;
-  }
-  fail("decode mode '{}' is not one of auto, eager, fixed, graph", text);
-}
+std::span<const Named<DecodeMode>> decode_modes() { return kDecodeModes; }
 
 DecodeMode resolve_decode_mode(const GenerateOptions& options, const ModelConfig& model,
                                const std::vector<std::vector<std::int32_t>>& prompts,
@@ -355,10 +349,12 @@ DecodeMode resolve_decode_mode(const GenerateOptions& options, const ModelConfig
     case DecodeMode::automatic: return capturable ? DecodeMode::graph : DecodeMode::eager;
     case DecodeMode::eager: return DecodeMode::eager;
     case DecodeMode::fixed:
-      if (options.sampler.beams > 1) fail("--decode fixed: beam search decodes eagerly only");
+      if (options.sampler.beams > 1) {
+        fail("{} fixed: beam search decodes eagerly only", options.names("decode"));
+      }
       return DecodeMode::fixed;
     case DecodeMode::graph:
-      if (!capturable) fail("--decode graph: {}", why);
+      if (!capturable) fail("{} graph: {}", options.names("decode"), why);
       return DecodeMode::graph;
   }
   return DecodeMode::eager;
@@ -366,8 +362,8 @@ DecodeMode resolve_decode_mode(const GenerateOptions& options, const ModelConfig
 
 void apply_penalties(const SamplerConfig& config, at::Tensor& scores, const at::Tensor& history,
                      const at::Tensor& lengths, const at::Tensor& prompt_lengths) {
-  const bool repetition = config.repetition_penalty != 1.0f;
-  const bool presence = config.presence_penalty != 0.0f || config.frequency_penalty != 0.0f;
+  const bool repetition = config.active(SamplerStep::repetition_penalty);
+  const bool presence = config.active(SamplerStep::presence_frequency);
   if (!repetition && !presence) return;
   const auto longs = at::TensorOptions().dtype(at::kLong).device(history.device());
   const at::Tensor position = at::arange(history.size(1), longs).unsqueeze(0);

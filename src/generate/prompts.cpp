@@ -10,16 +10,10 @@
 namespace collapse {
 namespace {
 
-std::int64_t parse_block_length(const std::string& spec, const std::string& value) {
-  std::int64_t k = 0;
-  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), k);
-  if (ec != std::errc() || end != value.data() + value.size() || k <= 0) {
-    fail("--prompt {}: K must be a positive integer, got '{}'", spec, value);
-  }
-  return k;
-}
+constexpr const char* kRealPrefix = "real-prefix:";
+constexpr const char* kFile = "file:";
 
-std::vector<std::vector<std::int32_t>> real_blocks(const std::string& spec, std::int64_t k,
+std::vector<std::vector<std::int32_t>> real_blocks(const std::string& what, std::int64_t k,
                                                    const Dataset& data) {
   const TokenFile train = data.split("train");
   std::vector<std::vector<std::int32_t>> blocks;
@@ -33,15 +27,15 @@ std::vector<std::vector<std::int32_t>> real_blocks(const std::string& spec, std:
     }
   }
   if (blocks.empty()) {
-    fail("--prompt {}: no train document of {} has {} tokens", spec, data.dir().string(), k);
+    fail("{}: no train document of {} has {} tokens", what, data.dir().string(), k);
   }
   return blocks;
 }
 
-std::vector<std::vector<std::int32_t>> file_prompts(const std::string& spec,
+std::vector<std::vector<std::int32_t>> file_prompts(const std::string& what,
                                                     const std::string& path, const Dataset& data) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail("--prompt {}: cannot read {}", spec, path);
+  if (!in) fail("{}: cannot read {}", what, path);
   std::vector<std::vector<std::int32_t>> prompts;
   std::string line;
   std::int64_t number = 0;
@@ -53,23 +47,48 @@ std::vector<std::vector<std::int32_t>> file_prompts(const std::string& spec,
     }
     prompts.push_back(data.tokenizer().encode(line));
   }
-  if (prompts.empty()) fail("--prompt {}: {} holds no lines", spec, path);
+  if (prompts.empty()) fail("{}: {} holds no lines", what, path);
   return prompts;
 }
 
 }  // namespace
 
-PromptSet make_prompts(const std::string& spec, const Dataset& data) {
-  PromptSet set{spec, {}};
-  if (spec == "bos") {
-    set.prompts.emplace_back();
-  } else if (spec.starts_with("real-prefix:")) {
-    const std::string value = spec.substr(std::string("real-prefix:").size());
-    set.prompts = real_blocks(spec, parse_block_length(spec, value), data);
-  } else if (spec.starts_with("file:") && spec.size() > 5) {
-    set.prompts = file_prompts(spec, spec.substr(5), data);
-  } else {
-    fail("--prompt '{}' is not one of: bos, real-prefix:K, file:PATH", spec);
+std::optional<PromptSpec> PromptSpec::read(const std::string& text) {
+  PromptSpec spec;
+  if (text == "bos") return spec;
+  if (text.starts_with(kRealPrefix)) {
+    const std::string value = text.substr(std::string(kRealPrefix).size());
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), spec.block);
+    if (ec != std::errc() || end != value.data() + value.size() || spec.block <= 0) return std::nullopt;
+    spec.kind = Kind::real_prefix;
+    return spec;
+  }
+  if (text.starts_with(kFile) && text.size() > std::string(kFile).size()) {
+    spec.kind = Kind::file;
+    spec.path = text.substr(std::string(kFile).size());
+    return spec;
+  }
+  return std::nullopt;
+}
+
+std::string PromptSpec::to_string() const {
+  switch (kind) {
+    case Kind::bos: return "bos";
+    case Kind::real_prefix: return kRealPrefix + std::to_string(block);
+    case Kind::file: return kFile + path;
+  }
+  return "?";
+}
+
+PromptSet make_prompts(const std::string& text, const Dataset& data, const std::string& what) {
+  const auto spec = PromptSpec::read(text);
+  if (!spec) fail("{} '{}' must be {}", what, text, kPromptForms);
+  const std::string where = fmt::format("{} {}", what, text);
+  PromptSet set{text, {}};
+  switch (spec->kind) {
+    case PromptSpec::Kind::bos: set.prompts.emplace_back(); break;
+    case PromptSpec::Kind::real_prefix: set.prompts = real_blocks(where, spec->block, data); break;
+    case PromptSpec::Kind::file: set.prompts = file_prompts(where, spec->path, data); break;
   }
   return set;
 }

@@ -96,37 +96,22 @@ at::Tensor sample_on_host(const SamplerConfig& config, const at::Tensor& logits,
 #if defined(COLLAPSE_HAVE_KERNELS)
 static_assert(kernels::kSamplingMaxHistory == kSamplingMaxHistory);
 
-// Whether `step` changes anything for this chain (greedy chains skip temperature and the filters).
-bool active(const SamplerConfig& c, SamplerStep step) {
-  switch (step) {
-    case SamplerStep::repetition_penalty: return c.repetition_penalty != 1.0f;
-    case SamplerStep::presence_frequency:
-      return c.presence_penalty != 0.0f || c.frequency_penalty != 0.0f;
-    case SamplerStep::temperature: return !c.greedy() && c.temperature != 1.0f;
-    case SamplerStep::top_k: return !c.greedy() && c.top_k > 0;
-    case SamplerStep::top_p: return !c.greedy() && c.top_p < 1.0f;
-    case SamplerStep::min_p: return !c.greedy() && c.min_p > 0.0f;
-    case SamplerStep::typical_p: return !c.greedy() && c.typical_p < 1.0f;
-  }
-  return true;
-}
-
-// The kernel's chains: typical_p off, and the active steps in its fixed order.
+// The kernel's chains: every active step is one the kernel runs (sampler_steps()'s in_kernel),
+// and they come in the kernel's fixed order, the table's.
 bool kernel_chain(const SamplerConfig& c) {
-  if (active(c, SamplerStep::typical_p)) return false;
-  const SamplerStep fixed[] = {SamplerStep::repetition_penalty, SamplerStep::presence_frequency,
-                               SamplerStep::temperature,        SamplerStep::top_k,
-                               SamplerStep::top_p,              SamplerStep::min_p};
+  std::vector<SamplerStep> kernel_order;
+  for (const SamplerStepInfo& s : sampler_steps()) {
+    if (s.in_kernel) kernel_order.push_back(s.step);
+  }
   std::size_t next = 0;
   for (SamplerStep s : c.order) {
-    if (!active(c, s)) continue;
-    while (next < std::size(fixed) && fixed[next] != s) ++next;
-    if (next == std::size(fixed)) return false;
+    if (!c.active(s)) continue;
+    while (next < kernel_order.size() && kernel_order[next] != s) ++next;
+    if (next == kernel_order.size()) return false;
     ++next;
   }
   return true;
 }
-
 
 kernels::SamplingParams kernel_params(const SamplerConfig& config) {
   return {config.repetition_penalty, config.presence_penalty, config.frequency_penalty,

@@ -12,32 +12,92 @@ using nlohmann::json;
 
 namespace {
 
-constexpr double kRemoved = -std::numeric_limits<double>::infinity();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kRemoved = -kInf;
 constexpr float kRemovedF = -std::numeric_limits<float>::infinity();
 
-struct StepName {
-  SamplerStep step;
-  const char* name;
+constexpr SamplerStepInfo kSteps[] = {
+    {SamplerStep::repetition_penalty, "repetition_penalty",
+     "divide positive (multiply negative) logits of every token seen so far, prompt included",
+     true, true},
+    {SamplerStep::presence_frequency, "penalties",
+     "subtract frequency_penalty per occurrence and presence_penalty once from generated tokens",
+     true, true},
+    {SamplerStep::temperature, "temperature", "divide the logits by the temperature; 0 = greedy",
+     false, true},
+    {SamplerStep::top_k, "top_k", "keep the k most likely tokens (ties kept)", false, true},
+    {SamplerStep::top_p, "top_p", "keep the smallest head of the distribution with mass >= top_p",
+     false, true},
+    {SamplerStep::min_p, "min_p", "keep tokens with p >= min_p * the largest p", false, true},
+    {SamplerStep::typical_p, "typical_p",
+     "keep the most typical tokens (closest to the entropy) up to mass typical_p", false, false},
 };
-constexpr StepName kStepNames[] = {
-    {SamplerStep::repetition_penalty, "repetition_penalty"},
-    {SamplerStep::presence_frequency, "penalties"},
-    {SamplerStep::temperature, "temperature"},
-    {SamplerStep::top_k, "top_k"},
-    {SamplerStep::top_p, "top_p"},
-    {SamplerStep::min_p, "min_p"},
-    {SamplerStep::typical_p, "typical_p"},
+
+using S = SamplerConfig;
+const SamplerSetting kSettings[] = {
+    {"temperature", &S::temperature, SamplerStep::temperature, 1.0, 0.0, kInf, false, true,
+     "a number >= 0 (0 = greedy, 1 = off)", "softmax temperature; 0 = greedy"},
+    {"top_k", &S::top_k, SamplerStep::top_k, 0.0, 0.0, kInf, false, true,
+     "an integer >= 0 (0 = off)", "keep the k most likely tokens; 0 = off"},
+    {"top_p", &S::top_p, SamplerStep::top_p, 1.0, 0.0, 1.0, true, false,
+     "a number in (0, 1] (1 = off)", "nucleus: smallest set with this much mass; 1 = off"},
+    {"min_p", &S::min_p, SamplerStep::min_p, 0.0, 0.0, 1.0, false, true,
+     "a number in [0, 1) (0 = off)", "keep tokens with p >= min_p * max p; 0 = off"},
+    {"typical_p", &S::typical_p, SamplerStep::typical_p, 1.0, 0.0, 1.0, true, false,
+     "a number in (0, 1] (1 = off)", "locally typical sampling mass; 1 = off"},
+    {"repetition_penalty", &S::repetition_penalty, SamplerStep::repetition_penalty, 1.0, 0.0, kInf,
+     true, true, "a number > 0 (1 = off)",
+     "Hugging Face repetition penalty over the whole sequence; 1 = off"},
+    {"presence_penalty", &S::presence_penalty, SamplerStep::presence_frequency, 0.0, -kInf, kInf,
+     true, true, "a finite number (0 = off)", "subtracted once from tokens already generated; 0 = off"},
+    {"frequency_penalty", &S::frequency_penalty, SamplerStep::presence_frequency, 0.0, -kInf, kInf,
+     true, true, "a finite number (0 = off)",
+     "subtracted per occurrence in the generated tokens; 0 = off"},
+    {"order", &S::order, std::nullopt, 0.0, 0.0, 0.0, false, false,
+     "a list naming every sampler step once",
+     "the order the steps run in, comma-separated; steps left out follow in the default order"},
+    {"beams", &S::beams, std::nullopt, 1.0, 1.0, kInf, false, true,
+     "an integer >= 1 (1 = sampling)", "beam search with this many beams instead of sampling"},
+    {"length_penalty", &S::length_penalty, std::nullopt, 1.0, -kInf, kInf, true, true,
+     "a finite number (beam search only)", "beam score = sum log p / length^length_penalty"},
 };
 
 std::string step_names() {
   std::string out;
-  for (const auto& s : kStepNames) out += (out.empty() ? "" : ", ") + std::string(s.name);
+  for (const auto& s : kSteps) out += (out.empty() ? "" : ", ") + std::string(s.name);
   return out;
 }
 
-// The shortest decimal that reads back as `f`, as a double: 0.95f is stored as 0.95, not as
-// 0.949999988079071, and from_json still gets the very same float back.
-double json_float(float f) { return std::stod(fmt::format("{}", f)); }
+bool in_range(const SamplerSetting& s, double v) {
+  return std::isfinite(v) && (s.low_open ? v > s.low : v >= s.low) &&
+         (s.high_open ? v < s.high : v <= s.high);
+}
+
+// The value as the JSON holds it. Floats as the shortest decimal that reads back as the float:
+// 0.95f is stored as 0.95, not as 0.949999988079071, and from_json still gets the very same float.
+json setting_json(const SamplerSetting& s, const SamplerConfig& c) {
+  return std::visit(
+      [&](auto member) -> json {
+        const auto& v = c.*member;
+        using V = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<V, float>) {
+          return std::stod(fmt::format("{}", v));
+        } else if constexpr (std::is_same_v<V, std::int64_t>) {
+          return v;
+        } else {
+          json names = json::array();
+          for (SamplerStep step : v) names.push_back(to_string(step));
+          return names;
+        }
+      },
+      s.member);
+}
+
+// A number as the user would write it: "0.95", "40".
+std::string number_text(const SamplerSetting& s, const SamplerConfig& c) {
+  if (const auto* f = std::get_if<float SamplerConfig::*>(&s.member)) return fmt::format("{}", c.**f);
+  return fmt::format("{}", c.*std::get<std::int64_t SamplerConfig::*>(s.member));
+}
 
 // Non-finite values (NaN, +-inf, or an overflow in a step) are removed tokens: -inf.
 void canonicalize(std::vector<float>& x) {
@@ -165,120 +225,143 @@ std::int32_t argmax(std::span<const double> x) {
   return best;
 }
 
+
+// The definition of each step (the header's comment states it in words).
+void apply_step(SamplerStep step, std::vector<float>& x, const SamplerConfig& c,
+                const SamplingRow& row) {
+  switch (step) {
+    case SamplerStep::repetition_penalty:
+      apply_repetition_penalty(x, row.history, c.repetition_penalty);
+      return;
+    case SamplerStep::presence_frequency:
+      apply_presence_frequency(x, row.history.subspan(row.prompt_length), c.presence_penalty,
+                               c.frequency_penalty);
+      return;
+    case SamplerStep::temperature:
+      for (float& v : x) v = v / c.temperature;
+      return;
+    case SamplerStep::top_k: apply_top_k(x, c.top_k); return;
+    case SamplerStep::top_p: apply_top_p(x, c.top_p); return;
+    case SamplerStep::min_p: apply_min_p(x, c.min_p); return;
+    case SamplerStep::typical_p: apply_typical_p(x, c.typical_p); return;
+  }
+}
+
 }  // namespace
 
-std::string to_string(SamplerStep step) {
-  for (const auto& s : kStepNames) {
-    if (s.step == step) return s.name;
+std::span<const SamplerStepInfo> sampler_steps() { return kSteps; }
+
+const SamplerStepInfo& sampler_step_info(SamplerStep step) {
+  for (const auto& s : kSteps) {
+    if (s.step == step) return s;
   }
   fail("unknown sampler step {}", static_cast<int>(step));
 }
 
+std::span<const SamplerSetting> sampler_settings() { return kSettings; }
+
+double SamplerSetting::value(const SamplerConfig& c) const {
+  if (const auto* f = std::get_if<float SamplerConfig::*>(&member)) return c.**f;
+  if (const auto* i = std::get_if<std::int64_t SamplerConfig::*>(&member)) {
+    return static_cast<double>(c.**i);
+  }
+  fail("sampler setting '{}' is not a number", key);
+}
+
+std::string to_string(SamplerStep step) { return sampler_step_info(step).name; }
+
 SamplerStep parse_sampler_step(const std::string& name, const std::string& what) {
-  for (const auto& s : kStepNames) {
+  for (const auto& s : kSteps) {
     if (name == s.name) return s.step;
   }
   fail("{}: unknown sampler step '{}' (the steps are {})", what, name, step_names());
 }
 
 std::vector<SamplerStep> SamplerConfig::default_order() {
-  return {SamplerStep::repetition_penalty, SamplerStep::presence_frequency,
-          SamplerStep::temperature,        SamplerStep::top_k,
-          SamplerStep::top_p,              SamplerStep::min_p,
-          SamplerStep::typical_p};
+  std::vector<SamplerStep> order;
+  for (const auto& s : kSteps) order.push_back(s.step);
+  return order;
 }
 
-void SamplerConfig::validate() const {
-  auto finite = [](const char* flag, float v) {
-    if (!std::isfinite(v)) fail("{} must be a finite number, got {}", flag, v);
-  };
-  finite("--repetition-penalty", repetition_penalty);
-  if (!(repetition_penalty > 0.0f)) {
-    fail("--repetition-penalty must be positive (1 = off), got {}", repetition_penalty);
+bool SamplerConfig::active(SamplerStep step) const {
+  if (!sampler_step_info(step).penalty && greedy()) return false;
+  for (const SamplerSetting& s : kSettings) {
+    if (s.step == step && s.value(*this) != s.neutral) return true;
   }
-  finite("--presence-penalty", presence_penalty);
-  finite("--frequency-penalty", frequency_penalty);
-  finite("--temperature", temperature);
-  if (!(temperature >= 0.0f)) {
-    fail("--temperature must be >= 0 (0 = greedy), got {}", temperature);
+  return false;
+}
+
+bool SamplerConfig::penalizes() const {
+  for (const auto& s : kSteps) {
+    if (s.penalty && active(s.step)) return true;
   }
-  if (top_k < 0) fail("--top-k must be >= 0 (0 = off), got {}", top_k);
-  if (!(top_p > 0.0f && top_p <= 1.0f)) fail("--top-p must be in (0, 1], got {}", top_p);
-  if (!(min_p >= 0.0f && min_p < 1.0f)) fail("--min-p must be in [0, 1), got {}", min_p);
-  if (!(typical_p > 0.0f && typical_p <= 1.0f)) {
-    fail("--typical-p must be in (0, 1], got {}", typical_p);
-  }
-  for (const auto& s : kStepNames) {
-    const auto n = std::count(order.begin(), order.end(), s.step);
-    if (n == 0) fail("--sampler-order lacks '{}': name every step exactly once ({})", s.name, step_names());
-    if (n > 1) {
-      fail("--sampler-order names '{}' {} times: name every step exactly once ({})", s.name, n,
-           step_names());
+  return false;
+}
+
+void SamplerConfig::validate(const SettingNames& names) const {
+  for (const SamplerSetting& s : kSettings) {
+    if (s.is_order()) {
+      for (const auto& step : kSteps) {
+        const auto n = std::count(order.begin(), order.end(), step.step);
+        if (n == 0) {
+          fail("{} lacks '{}': name every step exactly once ({})", names(s.key), step.name,
+               step_names());
+        }
+        if (n > 1) {
+          fail("{} names '{}' {} times: name every step exactly once ({})", names(s.key),
+               step.name, n, step_names());
+        }
+      }
+    } else if (!in_range(s, s.value(*this))) {
+      fail("{} must be {}, got {}", names(s.key), s.allowed, number_text(s, *this));
     }
   }
-  if (beams < 1) fail("--beams must be >= 1 (1 = sampling), got {}", beams);
-  finite("--length-penalty", length_penalty);
 }
 
 json SamplerConfig::to_json() const {
-  json names = json::array();
-  for (SamplerStep s : order) names.push_back(to_string(s));
-  return {{"repetition_penalty", json_float(repetition_penalty)},
-          {"presence_penalty", json_float(presence_penalty)},
-          {"frequency_penalty", json_float(frequency_penalty)},
-          {"temperature", json_float(temperature)},
-          {"top_k", top_k},
-          {"top_p", json_float(top_p)},
-          {"min_p", json_float(min_p)},
-          {"typical_p", json_float(typical_p)},
-          {"order", names},
-          {"beams", beams},
-          {"length_penalty", json_float(length_penalty)}};
+  json out = json::object();
+  for (const SamplerSetting& s : kSettings) out[s.key] = setting_json(s, *this);
+  return out;
 }
 
 SamplerConfig SamplerConfig::from_json(const json& j, const std::string& what) {
   if (!j.is_object()) fail("{}: the sampler settings must be a JSON object, got {}", what, j.dump());
-  SamplerConfig c;
-  const json reference = c.to_json();
   for (const auto& [key, value] : j.items()) {
-    if (!reference.contains(key)) fail("{}: unknown sampler key '{}'", what, key);
+    if (std::none_of(std::begin(kSettings), std::end(kSettings),
+                     [&](const SamplerSetting& s) { return key == s.key; })) {
+      fail("{}: unknown sampler key '{}'", what, key);
+    }
   }
-  auto number = [&](const char* key, float& out) {
-    if (!j.contains(key)) return;
-    const json& v = j.at(key);
-    if (!v.is_number()) fail("{}: sampler key '{}' must be a number, got {}", what, key, v.dump());
-    out = v.get<float>();
-  };
-  auto integer = [&](const char* key, std::int64_t& out) {
-    if (!j.contains(key)) return;
-    const json& v = j.at(key);
-    if (!v.is_number_integer()) {
-      fail("{}: sampler key '{}' must be an integer, got {}", what, key, v.dump());
-    }
-    out = v.get<std::int64_t>();
-  };
-  number("repetition_penalty", c.repetition_penalty);
-  number("presence_penalty", c.presence_penalty);
-  number("frequency_penalty", c.frequency_penalty);
-  number("temperature", c.temperature);
-  integer("top_k", c.top_k);
-  number("top_p", c.top_p);
-  number("min_p", c.min_p);
-  number("typical_p", c.typical_p);
-  integer("beams", c.beams);
-  number("length_penalty", c.length_penalty);
-  if (j.contains("order")) {
-    const json& v = j.at("order");
-    if (!v.is_array()) {
-      fail("{}: sampler key 'order' must be a list of step names, got {}", what, v.dump());
-    }
-    c.order.clear();
-    for (const json& name : v) {
-      if (!name.is_string()) {
-        fail("{}: sampler key 'order' must be a list of step names, got {}", what, v.dump());
-      }
-      c.order.push_back(parse_sampler_step(name.get<std::string>(), what + " (sampler order)"));
-    }
+  SamplerConfig c;
+  for (const SamplerSetting& s : kSettings) {
+    if (!j.contains(s.key)) continue;
+    const json& v = j.at(s.key);
+    std::visit(
+        [&](auto member) {
+          auto& out = c.*member;
+          using V = std::decay_t<decltype(out)>;
+          if constexpr (std::is_same_v<V, float>) {
+            if (!v.is_number()) fail("{}: sampler key '{}' must be a number, got {}", what, s.key, v.dump());
+            out = v.get<float>();
+          } else if constexpr (std::is_same_v<V, std::int64_t>) {
+            if (!v.is_number_integer()) {
+              fail("{}: sampler key '{}' must be an integer, got {}", what, s.key, v.dump());
+            }
+            out = v.get<std::int64_t>();
+          } else {
+            const bool names = v.is_array() && std::all_of(v.begin(), v.end(), [](const json& x) {
+              return x.is_string();
+            });
+            if (!names) {
+              fail("{}: sampler key '{}' must be a list of step names, got {}", what, s.key, v.dump());
+            }
+            out.clear();
+            for (const json& name : v) {
+              out.push_back(parse_sampler_step(name.get<std::string>(), what + " (sampler order)"));
+            }
+          }
+        },
+        s.member);
   }
   return c;
 }
@@ -286,44 +369,17 @@ SamplerConfig SamplerConfig::from_json(const json& j, const std::string& what) {
 std::string SamplerConfig::describe() const {
   std::vector<std::string> parts;
   if (beams > 1) parts.push_back(fmt::format("beams={} length_penalty={}", beams, length_penalty));
-  for (SamplerStep s : order) {
-    switch (s) {
-      case SamplerStep::repetition_penalty:
-        if (repetition_penalty != 1.0f) {
-          parts.push_back(fmt::format("repetition_penalty={}", repetition_penalty));
-        }
-        break;
-      case SamplerStep::presence_frequency:
-        if (presence_penalty != 0.0f) {
-          parts.push_back(fmt::format("presence_penalty={}", presence_penalty));
-        }
-        if (frequency_penalty != 0.0f) {
-          parts.push_back(fmt::format("frequency_penalty={}", frequency_penalty));
-        }
-        break;
-      case SamplerStep::temperature:
-        if (beams == 1 && temperature != 1.0f) {
-          parts.push_back(greedy() ? "greedy" : fmt::format("temperature={}", temperature));
-        }
-        break;
-      case SamplerStep::top_k:
-        if (beams == 1 && !greedy() && top_k != 0) parts.push_back(fmt::format("top_k={}", top_k));
-        break;
-      case SamplerStep::top_p:
-        if (beams == 1 && !greedy() && top_p != 1.0f) {
-          parts.push_back(fmt::format("top_p={}", top_p));
-        }
-        break;
-      case SamplerStep::min_p:
-        if (beams == 1 && !greedy() && min_p != 0.0f) {
-          parts.push_back(fmt::format("min_p={}", min_p));
-        }
-        break;
-      case SamplerStep::typical_p:
-        if (beams == 1 && !greedy() && typical_p != 1.0f) {
-          parts.push_back(fmt::format("typical_p={}", typical_p));
-        }
-        break;
+  for (SamplerStep step : order) {
+    if (beams > 1 && !sampler_step_info(step).penalty) continue;  // beam search ignores them
+    if (step == SamplerStep::temperature && greedy()) {
+      parts.push_back("greedy");
+      continue;
+    }
+    if (!active(step)) continue;
+    for (const SamplerSetting& s : kSettings) {
+      if (s.step == step && s.value(*this) != s.neutral) {
+        parts.push_back(fmt::format("{}={}", s.key, number_text(s, *this)));
+      }
     }
   }
   if (parts.empty()) return "pure sampling (temperature=1)";
@@ -347,38 +403,8 @@ std::vector<double> apply_sampler_chain(const SamplerConfig& config, const Sampl
   std::vector<float> x(row.logits.begin(), row.logits.end());
   if (row.banned_token >= 0) x[row.banned_token] = kRemovedF;
   canonicalize(x);
-  const bool greedy = config.greedy();
   for (SamplerStep step : config.order) {
-    switch (step) {
-      case SamplerStep::repetition_penalty:
-        if (config.repetition_penalty != 1.0f) {
-          apply_repetition_penalty(x, row.history, config.repetition_penalty);
-        }
-        break;
-      case SamplerStep::presence_frequency:
-        if (config.presence_penalty != 0.0f || config.frequency_penalty != 0.0f) {
-          apply_presence_frequency(x, row.history.subspan(row.prompt_length),
-                                   config.presence_penalty, config.frequency_penalty);
-        }
-        break;
-      case SamplerStep::temperature:
-        if (!greedy && config.temperature != 1.0f) {
-          for (float& v : x) v = v / config.temperature;
-        }
-        break;
-      case SamplerStep::top_k:
-        if (!greedy && config.top_k > 0) apply_top_k(x, config.top_k);
-        break;
-      case SamplerStep::top_p:
-        if (!greedy && config.top_p < 1.0f) apply_top_p(x, config.top_p);
-        break;
-      case SamplerStep::min_p:
-        if (!greedy && config.min_p > 0.0f) apply_min_p(x, config.min_p);
-        break;
-      case SamplerStep::typical_p:
-        if (!greedy && config.typical_p < 1.0f) apply_typical_p(x, config.typical_p);
-        break;
-    }
+    if (config.active(step)) apply_step(step, x, config, row);
     canonicalize(x);
   }
   return std::vector<double>(x.begin(), x.end());

@@ -4,10 +4,10 @@
 #include <map>
 #include <sstream>
 
-#include "collapse/util/atomic_file.h"
-#include "collapse/util/error.h"
 #include "collapse/data/token_store.h"
 #include "collapse/data/tokenizer.h"
+#include "collapse/util/atomic_file.h"
+#include "collapse/util/error.h"
 
 namespace collapse {
 namespace fs = std::filesystem;
@@ -57,7 +57,7 @@ void write_jsonl(const fs::path& out, const Samples& samples, const Tokenizer& t
 
 void check_dir_destination(const fs::path& out) {
   if (fs::exists(out) && (!fs::is_directory(out) || (!fs::is_empty(out) && !is_samples_dir(out)))) {
-    fail("--out {} exists and is not a samples folder; refusing to replace it", out.string());
+    fail("{} exists and is not a samples folder; refusing to replace it", out.string());
   }
 }
 
@@ -195,7 +195,7 @@ bool is_jsonl_path(const fs::path& path) { return path.extension() == ".jsonl"; 
 
 void check_samples_destination(const fs::path& out) {
   if (is_jsonl_path(out)) {
-    if (fs::is_directory(out)) fail("--out {} is a folder, not a .jsonl file", out.string());
+    if (fs::is_directory(out)) fail("{} is a folder, not a .jsonl file", out.string());
     return;
   }
   check_dir_destination(normalize_dir(out));

@@ -3,32 +3,39 @@
 #include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 
+#include <algorithm>
+
 #include "collapse/util/error.h"
 
 namespace collapse {
 
-c10::Device resolve_device(const std::string& name) {
+bool valid_device_name(const std::string& name) {
+  if (name == "auto" || name == "cpu" || name == "cuda") return true;
+  if (!name.starts_with("cuda:") || name.size() == 5 || name.size() > 9) return false;
+  return std::all_of(name.begin() + 5, name.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+c10::Device resolve_device(const std::string& name, const std::string& what) {
+  if (!valid_device_name(name)) fail("{} {}: not a device name ({})", what, name, kDeviceNames);
   if (name == "auto") {
     return torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
   }
   if (name == "cpu") return c10::Device(c10::kCPU);
-  if (name.rfind("cuda", 0) == 0) {
-    if (!torch::cuda::is_available()) {
-      fail("--device {}: no CUDA device is available (no GPU visible, or this torch was built "
-           "without CUDA); use --device cpu or auto",
-           name);
-    }
-    try {
-      c10::Device device(name);
-      if (device.has_index() && device.index() >= static_cast<int>(torch::cuda::device_count())) {
-        fail("--device {}: only {} CUDA device(s)", name, torch::cuda::device_count());
-      }
-      return device;
-    } catch (const c10::Error&) {
-      fail("--device {}: not a device name (auto, cpu, cuda, cuda:N)", name);
-    }
+  if (!torch::cuda::is_available()) {
+    fail("{} {}: no CUDA device is available (no GPU visible, or this torch was built without "
+         "CUDA); use cpu or auto",
+         what, name);
   }
-  fail("--device {}: not a device name (auto, cpu, cuda, cuda:N)", name);
+  c10::Device device(c10::kCPU);
+  try {
+    device = c10::Device(name);
+  } catch (const c10::Error&) {
+    fail("{} {}: not a device name ({})", what, name, kDeviceNames);
+  }
+  if (device.has_index() && device.index() >= static_cast<int>(torch::cuda::device_count())) {
+    fail("{} {}: only {} CUDA device(s)", what, name, torch::cuda::device_count());
+  }
+  return device;
 }
 
 AutocastScope::AutocastScope(const c10::Device& device) {

@@ -6,10 +6,10 @@
 
 #include <fmt/ranges.h>
 
+#include "collapse/data/tokenizer.h"
+#include "collapse/model/safetensors.h"
 #include "collapse/util/atomic_file.h"
 #include "collapse/util/error.h"
-#include "collapse/model/safetensors.h"
-#include "collapse/data/tokenizer.h"
 
 namespace collapse {
 namespace fs = std::filesystem;

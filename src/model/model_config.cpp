@@ -11,9 +11,9 @@ std::int64_t ModelConfig::parameters() const {
   return n_layer * per_layer + d_model + embedding * (tie_embeddings ? 1 : 2);
 }
 
-void ModelConfig::validate() const {
-  auto positive = [](const char* key, std::int64_t v) {
-    if (v <= 0) fail("model {} must be positive, got {}", key, v);
+void ModelConfig::validate(const SettingNames& names) const {
+  auto positive = [&](const char* key, std::int64_t v) {
+    if (v <= 0) fail("{} must be positive, got {}", names(key), v);
   };
   positive("vocab_size", vocab_size);
   positive("context", context);
@@ -22,13 +22,14 @@ void ModelConfig::validate() const {
   positive("d_model", d_model);
   positive("ffn_hidden", ffn_hidden);
   if (d_model % n_head != 0) {
-    fail("model d_model {} is not divisible by n_head {}", d_model, n_head);
+    fail("{} {} is not divisible by {} {}", names("d_model"), d_model, names("n_head"), n_head);
   }
   if (head_dim() % 2 != 0) {
-    fail("model head_dim (d_model / n_head) = {} must be even for rotary embeddings", head_dim());
+    fail("the head size {} / {} = {} must be even for rotary embeddings", names("d_model"),
+         names("n_head"), head_dim());
   }
-  if (!(rope_theta > 0)) fail("model rope_theta must be positive, got {}", rope_theta);
-  if (!(norm_eps > 0)) fail("model norm_eps must be positive, got {}", norm_eps);
+  if (!(rope_theta > 0)) fail("{} must be positive, got {}", names("rope_theta"), rope_theta);
+  if (!(norm_eps > 0)) fail("{} must be positive, got {}", names("norm_eps"), norm_eps);
 }
 
 json ModelConfig::to_json() const {
@@ -73,7 +74,7 @@ ModelConfig ModelConfig::preset(const std::string& name) {
   } else if (name == "base") {
     c.n_layer = 12, c.n_head = 12, c.d_model = 768, c.ffn_hidden = 2048, c.context = 1024;
   } else {
-    fail("unknown --preset '{}' (tiny, small or base)", name);
+    fail("unknown model preset '{}' (tiny, small or base)", name);
   }
   return c;
 }

@@ -7,11 +7,11 @@
 
 #include <fmt/format.h>
 
-#include "collapse/util/error.h"
-#include "collapse/score/metric_catalog.h"
-#include "collapse/report/report.h"
 #include "collapse/generate/samples_file.h"
+#include "collapse/report/report.h"
 #include "collapse/report/svg_plot.h"
+#include "collapse/score/metric_catalog.h"
+#include "collapse/util/error.h"
 
 namespace collapse {
 namespace fs = std::filesystem;

@@ -6,8 +6,8 @@
 #include <cmath>
 
 #include "collapse/model/device.h"
-#include "collapse/util/error.h"
 #include "collapse/score/length_batches.h"
+#include "collapse/util/error.h"
 
 namespace collapse {
 namespace {

@@ -8,8 +8,8 @@
 #include <limits>
 
 #include "collapse/model/device.h"
-#include "collapse/util/error.h"
 #include "collapse/score/length_batches.h"
+#include "collapse/util/error.h"
 
 namespace collapse {
 namespace {

@@ -10,18 +10,8 @@ std::vector<MetricInfo> build_catalog() {
   std::vector<MetricInfo> c = {
       {"test_perplexity", "Test perplexity", "perplexity (real test split)",
        "exp(mean NLL per token) of this generation's model on the real test split (evaluate.h)"},
-      {"ppl_mean", "Synthetic ppl: mean", "perplexity under the gen-0 model",
-       "arithmetic mean of the per-document perplexities of the synthetic corpus under the gen-0 "
-       "model (perplexity_summary.h)"},
-      {"ppl_median", "Synthetic ppl: median", "perplexity under the gen-0 model",
-       "median of the per-document perplexities of the synthetic corpus under the gen-0 model"},
-      {"ppl_p10", "Synthetic ppl: 10th percentile", "perplexity under the gen-0 model",
-       "10th percentile (linear interpolation) of the per-document perplexities under the gen-0 "
-       "model"},
-      {"ppl_p90", "Synthetic ppl: 90th percentile", "perplexity under the gen-0 model",
-       "90th percentile (linear interpolation) of the per-document perplexities under the gen-0 "
-       "model"},
   };
+  c.back().source = MetricSource::generation_model;
   for (int n = 1; n <= 4; ++n) {
     c.push_back({"distinct_" + std::to_string(n), "Distinct-" + std::to_string(n),
                  "distinct / total " + std::to_string(n) + "-grams",
@@ -62,12 +52,29 @@ std::vector<MetricInfo> build_catalog() {
                "unigram ranks of the synthetic corpus (ngram_metrics.h)"});
   c.push_back({"compression_ratio", "Compression ratio", "ratio",
                "compression ratio of the synthetic corpus (exact definition: docs/metrics.md)"});
-  c.push_back({"precision", "Embedding precision", "share of synthetic documents",
-               "share of synthetic documents whose gen-0 features fall inside the k-NN (k = 5) "
-               "manifold of the real documents' features (embedding_metrics.h)"});
-  c.push_back({"recall", "Embedding recall", "share of real documents",
-               "share of real documents whose gen-0 features fall inside the k-NN (k = 5) "
-               "manifold of the synthetic documents' features (embedding_metrics.h)"});
+  const std::vector<MetricInfo> under_reference = {
+      {"precision", "Embedding precision", "share of synthetic documents",
+       "share of synthetic documents whose gen-0 features fall inside the k-NN (k = 5) manifold "
+       "of the real documents' features (embedding_metrics.h)"},
+      {"recall", "Embedding recall", "share of real documents",
+       "share of real documents whose gen-0 features fall inside the k-NN (k = 5) manifold of the "
+       "synthetic documents' features (embedding_metrics.h)"},
+      {"ppl_mean", "Synthetic ppl: mean", "perplexity under the gen-0 model",
+       "arithmetic mean of the per-document perplexities of the synthetic corpus under the gen-0 "
+       "model (perplexity_summary.h)"},
+      {"ppl_median", "Synthetic ppl: median", "perplexity under the gen-0 model",
+       "median of the per-document perplexities of the synthetic corpus under the gen-0 model"},
+      {"ppl_p10", "Synthetic ppl: 10th percentile", "perplexity under the gen-0 model",
+       "10th percentile (linear interpolation) of the per-document perplexities under the gen-0 "
+       "model"},
+      {"ppl_p90", "Synthetic ppl: 90th percentile", "perplexity under the gen-0 model",
+       "90th percentile (linear interpolation) of the per-document perplexities under the gen-0 "
+       "model"},
+  };
+  for (MetricInfo m : under_reference) {
+    m.source = MetricSource::reference_model;
+    c.push_back(std::move(m));
+  }
   for (MetricInfo& m : c) {
     const std::string& n = m.name;
     if (n.find("perplexity") != std::string::npos || n.starts_with("ppl_")) {
@@ -95,6 +102,16 @@ const MetricInfo* find_metric(const std::string& name) {
     if (m.name == name) return &m;
   }
   return nullptr;
+}
+
+std::vector<std::string> score_metric_names(bool with_model) {
+  std::vector<std::string> names;
+  for (const MetricInfo& m : metric_catalog()) {
+    if (m.source == MetricSource::corpus || (with_model && m.source == MetricSource::reference_model)) {
+      names.push_back(m.name);
+    }
+  }
+  return names;
 }
 
 void sort_metric_names(std::vector<std::string>& names) {

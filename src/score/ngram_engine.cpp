@@ -220,7 +220,7 @@ std::unique_ptr<NgramEngine> make_ngram_engine(const c10::Device& device) {
     return std::make_unique<CudaEngine>(device);
 #else
     fail("n-gram metrics on {}: this build has no CUDA kernels (it needs the CUDA toolkit and a "
-         "CUDA build of torch); use --device cpu",
+         "CUDA build of torch); count them on the cpu",
          device.str());
 #endif
   }

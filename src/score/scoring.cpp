@@ -6,33 +6,18 @@
 
 #include <fmt/ranges.h>
 
+#include "collapse/data/tokenizer.h"
 #include "collapse/score/compression.h"
 #include "collapse/score/document_perplexity.h"
 #include "collapse/score/embedding_metrics.h"
 #include "collapse/score/feature_windows.h"
-#include "collapse/util/error.h"
 #include "collapse/score/ngram_engine.h"
 #include "collapse/score/ngram_metrics.h"
 #include "collapse/score/perplexity_summary.h"
-#include "collapse/data/tokenizer.h"
+#include "collapse/util/error.h"
 
 namespace collapse {
 namespace {
-
-const std::vector<std::string>& text_metrics() {
-  static const std::vector<std::string> names = {
-      "distinct_1", "distinct_2", "distinct_3", "distinct_4", "entropy_1", "entropy_2",
-      "entropy_3", "entropy_4", "self_bleu_4", "coverage_1", "coverage_2", "coverage_3",
-      "coverage_4", "rare_coverage_1", "rare_coverage_2", "rare_coverage_3", "rare_coverage_4",
-      "unigram_kl", "unigram_js", "zipf_exponent", "compression_ratio"};
-  return names;
-}
-
-const std::vector<std::string>& model_metrics() {
-  static const std::vector<std::string> names = {"precision", "recall",  "ppl_mean",
-                                                 "ppl_median", "ppl_p10", "ppl_p90"};
-  return names;
-}
 
 std::vector<std::vector<std::int32_t>> documents_of(const TokenCorpus& corpus) {
   std::vector<std::vector<std::int32_t>> docs;
@@ -46,21 +31,19 @@ std::vector<std::vector<std::int32_t>> documents_of(const TokenCorpus& corpus) {
 
 }  // namespace
 
-std::vector<std::string> score_metric_names(bool with_model) {
-  std::vector<std::string> names = text_metrics();
-  if (with_model) names.insert(names.end(), model_metrics().begin(), model_metrics().end());
-  return names;
-}
-
-void check_metric_names(const std::vector<std::string>& names, bool with_model, const std::string& what) {
-  const auto all = score_metric_names(true);
+void check_score_metrics(const std::vector<std::string>& names, bool with_model,
+                         const std::string& what, const std::string& model_what) {
+  const std::vector<std::string> all = score_metric_names(true);
   for (const auto& name : names) {
-    if (std::find(all.begin(), all.end(), name) == all.end()) {
-      fail("{}: unknown metric '{}' (known: {})", what, name, fmt::join(all, ", "));
+    const MetricInfo* m = find_metric(name);
+    if (m && m->source == MetricSource::generation_model) {
+      fail("{}: '{}' is the perplexity of a generation's own model on the test split, which "
+           "`collapse eval` and `collapse run` measure; a synthetic corpus's metrics are {}",
+           what, name, fmt::join(all, ", "));
     }
-    const auto& m = model_metrics();
-    if (!with_model && std::find(m.begin(), m.end(), name) != m.end()) {
-      fail("{}: metric '{}' needs a reference model (--model)", what, name);
+    if (!m) fail("{}: unknown metric '{}' (known: {})", what, name, fmt::join(all, ", "));
+    if (!with_model && m->source == MetricSource::reference_model) {
+      fail("{}: metric '{}' needs a reference model ({})", what, name, model_what);
     }
   }
 }
@@ -83,8 +66,8 @@ nlohmann::json ScoreResult::to_json() const {
 ScoreResult score_corpus(const ScoreInputs& in, const ScoreOptions& options,
                          const std::function<void(const std::string&)>& phase) {
   const bool with_model = in.model != nullptr;
-  std::vector<std::string> wanted = options.metrics.empty() ? score_metric_names(with_model) : options.metrics;
-  check_metric_names(wanted, with_model, "--metrics");
+  const std::vector<std::string> wanted = options.metrics.value_or(score_metric_names(with_model));
+  check_score_metrics(wanted, with_model, "metrics", "ScoreInputs::model");
   const std::set<std::string> want(wanted.begin(), wanted.end());
   auto any = [&](std::initializer_list<const char*> names) {
     return std::any_of(names.begin(), names.end(), [&](const char* n) { return want.count(n) > 0; });

@@ -13,7 +13,7 @@ at::Tensor training_windows(const std::vector<std::int32_t>& stream, std::int64_
   const auto M = static_cast<std::int64_t>(stream.size());
   if (M < context + 1) {
     fail("the training split has {} tokens, fewer than one window of context {} + 1; use a "
-         "smaller --context or a larger corpus",
+         "smaller context or a larger corpus",
          M, context);
   }
   at::Tensor out = at::empty({rows, context + 1}, at::TensorOptions().dtype(at::kLong));

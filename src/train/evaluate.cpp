@@ -6,8 +6,8 @@
 #include <cmath>
 
 #include "collapse/model/device.h"
-#include "collapse/util/error.h"
 #include "collapse/model/token_nll.h"
+#include "collapse/util/error.h"
 
 namespace collapse {
 

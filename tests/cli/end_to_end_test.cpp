@@ -10,11 +10,11 @@
 #include <cmath>
 #include <fstream>
 
-#include "collapse/util/atomic_file.h"
-#include "collapse/model/load_model.h"
 #include "collapse/data/dataset.h"
-#include "collapse/model/safetensors.h"
 #include "collapse/generate/samples_file.h"
+#include "collapse/model/load_model.h"
+#include "collapse/model/safetensors.h"
+#include "collapse/util/atomic_file.h"
 #include "support/test_support.h"
 
 using namespace collapse;

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <set>
 
-#include "collapse/util/error.h"
 #include "collapse/data/split.h"
+#include "collapse/util/error.h"
 
 using collapse::split_documents;
 

@@ -2,8 +2,8 @@
 
 #include <fstream>
 
-#include "collapse/util/error.h"
 #include "collapse/data/token_store.h"
+#include "collapse/util/error.h"
 #include "support/test_support.h"
 
 using namespace collapse;

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
 #include "collapse/data/corpus.h"
-#include "collapse/util/error.h"
 #include "collapse/data/tokenizer.h"
+#include "collapse/util/error.h"
 #include "support/test_support.h"
 
 using namespace collapse;
@@ -62,10 +62,14 @@ TEST(Tokenizer, BatchEncodingMatchesOneByOneForAnyThreadCount) {
 TEST(Tokenizer, ACorpusTooSmallForTheVocabularyIsAnError) {
   const auto file = collapse::tests::fresh_dir("tokenizer-small") / "t.model";
   try {
-    Tokenizer::train({"a tiny corpus of very few words"}, TokenizerOptions{.vocab_size = 4000}, file);
+    // The caller's name for the setting (here a flag) is the one the message uses.
+    Tokenizer::train({"a tiny corpus of very few words"},
+                     TokenizerOptions{.vocab_size = 4000,
+                                      .names = [](const std::string& key) { return "<" + key + ">"; }},
+                     file);
     FAIL() << "training succeeded";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("--vocab-size 4000"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("<vocab_size> 4000"), std::string::npos) << e.what();
   }
   EXPECT_FALSE(std::filesystem::exists(file));
   EXPECT_THROW(Tokenizer::train({"text"}, TokenizerOptions{.vocab_size = 100}, file), Error);

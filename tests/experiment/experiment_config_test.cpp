@@ -4,10 +4,10 @@
 
 #include <fstream>
 
-#include "collapse/util/error.h"
 #include "collapse/experiment/experiment_config.h"
-#include "collapse/util/json_diff.h"
 #include "collapse/experiment/work_plan.h"
+#include "collapse/util/error.h"
+#include "collapse/util/json_diff.h"
 #include "support/test_support.h"
 
 using namespace collapse;
@@ -213,24 +213,25 @@ TEST(ExperimentConfig, WrongTypesAndRangesNameKeyAndAllowedValues) {
             "got \"cudagraph\"");
   EXPECT_TRUE(error_of("name = \"x\"\n[score]\nmetrics = [\"distinct_9\"]\n")
                   .starts_with("exp.toml: [score] metrics names an unknown metric 'distinct_9' "
-                               "(the metrics are test_perplexity, ppl_mean, "));
+                               "(the metrics are test_perplexity, distinct_1, "));
   // Sampler keys go through SamplerConfig (its checks, reworded to name the key).
   EXPECT_EQ(error_of("name = \"x\"\n[sampler]\ntemperature = -1\n"),
-            "exp.toml: [sampler] temperature must be >= 0 (0 = greedy), got -1");
+            "exp.toml: [sampler] temperature must be a number >= 0 (0 = greedy, 1 = off), got -1");
   EXPECT_EQ(error_of("name = \"x\"\n[sampler]\ntop_p = 2.0\n"),
-            "exp.toml: [sampler] top_p must be in (0, 1], got 2");
+            "exp.toml: [sampler] top_p must be a number in (0, 1] (1 = off), got 2");
   const std::string top_k = error_of("name = \"x\"\n[sampler]\ntop_k = 0.5\n");
   EXPECT_NE(top_k.find("top_k"), std::string::npos) << top_k;
   EXPECT_EQ(error_of("name = \"x\"\n[[arm]]\nname = \"hot\"\n\"sampler.temperature\" = -2\n"),
-            "exp.toml: arm 'hot': [sampler] temperature must be >= 0 (0 = greedy), got -2");
+            "exp.toml: arm 'hot': [sampler] temperature must be a number >= 0 (0 = greedy, 1 = off), "
+            "got -2");
   EXPECT_EQ(error_of("name = \"x\"\n[[arm]]\nname = \"a\"\n[arm.mix]\nreal_fraction = 1.5\n"),
             "exp.toml: arm 'a': [mix] real_fraction must be a number in [0, 1], got 1.5");
 }
 
 TEST(ExperimentConfig, ChecksAcrossKeys) {
   EXPECT_EQ(error_of("name = \"x\"\n[model]\nn_head = 3\n"),
-            "exp.toml: [model] d_model 128 is not divisible by n_head 3 (preset 'tiny' with the "
-            "[model] overrides)");
+            "exp.toml: [model] d_model 128 is not divisible by [model] n_head 3 (preset 'tiny' with "
+            "the [model] overrides)");
   EXPECT_EQ(error_of("name = \"x\"\n[generate]\nprompt = \"real-prefix:64\"\n"),
             "exp.toml: [generate] BOS + the prompt (64 tokens) + max_tokens 127 = 192 positions "
             "exceed the model context 128; lower max_tokens or raise [model] context");
@@ -336,7 +337,7 @@ TEST(ExperimentConfig, ResolvedTomlReadsBackTheSameConfig) {
   // Paths are resolved against the file's folder.
   EXPECT_EQ(c.base.corpus.source, (dir / "my-corpus.jsonl").string());
   EXPECT_EQ(c.base.generate.prompt, "file:" + (dir / "prompts/p.txt").string());
-  EXPECT_EQ(c.base.generate.decode, "fixed");
+  EXPECT_EQ(c.base.generate.decode, DecodeMode::fixed);
 
   const std::string resolved = resolved_toml(c);
   // Every default is written out.

@@ -19,8 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "collapse/util/atomic_file.h"
 #include "collapse/experiment/experiment_config.h"
+#include "collapse/util/atomic_file.h"
 #include "support/test_support.h"
 
 using collapse::read_file;

@@ -3,9 +3,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "collapse/experiment/train_once.h"
 #include "collapse/util/atomic_file.h"
 #include "collapse/util/error.h"
-#include "collapse/experiment/train_once.h"
 #include "support/test_support.h"
 
 using collapse::read_file;

@@ -10,11 +10,11 @@
 
 #include <iostream>
 
-#include "collapse/model/device.h"
 #include "collapse/generate/fixed_step_decoder.h"
 #include "collapse/generate/generator.h"
-#include "collapse/model/model.h"
 #include "collapse/generate/philox.h"
+#include "collapse/model/device.h"
+#include "collapse/model/model.h"
 
 using namespace collapse;
 

@@ -8,11 +8,11 @@
 #include <cmath>
 #include <limits>
 
-#include "collapse/util/error.h"
-#include "collapse/generate/generator.h"
-#include "collapse/model/model.h"
-#include "collapse/generate/sampler_chain.h"
 #include "collapse/data/tokenizer.h"
+#include "collapse/generate/generator.h"
+#include "collapse/generate/sampler_chain.h"
+#include "collapse/model/model.h"
+#include "collapse/util/error.h"
 
 using namespace collapse;
 

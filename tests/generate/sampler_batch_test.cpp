@@ -4,9 +4,9 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
-#include "collapse/util/error.h"
 #include "collapse/generate/philox.h"
 #include "collapse/generate/sampler_batch.h"
+#include "collapse/util/error.h"
 
 using namespace collapse;
 

@@ -4,9 +4,10 @@
 
 #include <cmath>
 #include <limits>
+#include <set>
 
-#include "collapse/util/error.h"
 #include "collapse/generate/sampler_chain.h"
+#include "collapse/util/error.h"
 
 using namespace collapse;
 
@@ -263,30 +264,71 @@ TEST(SamplerChain, RejectsHistoryOutsideTheVocabulary) {
                "sampling: banned token 5 outside the vocabulary [0, 2)");
 }
 
-TEST(SamplerConfig, ValidationNamesTheFlagAndTheRange) {
-  auto with = [](auto set) {
+TEST(SamplerConfig, ValidationNamesTheSettingAsTheCallerDoesAndSaysWhatIsAllowed) {
+  // The caller's names: the CLI passes its flags, an experiment its TOML keys; here a marker.
+  const SettingNames marked = [](const std::string& key) { return "<" + key + ">"; };
+  auto with = [&](auto set) {
     SamplerConfig c;
     set(c);
-    return [c] { c.validate(); };
+    return [c, marked] { c.validate(marked); };
   };
   SamplerConfig().validate();
-  expect_error(with([](SamplerConfig& c) { c.top_p = 1.5f; }), "--top-p must be in (0, 1], got 1.5");
-  expect_error(with([](SamplerConfig& c) { c.top_p = 0.0f; }), "--top-p must be in (0, 1], got 0");
-  expect_error(with([](SamplerConfig& c) { c.min_p = 1.0f; }), "--min-p must be in [0, 1), got 1");
+  expect_error(with([](SamplerConfig& c) { c.top_p = 1.5f; }),
+               "<top_p> must be a number in (0, 1] (1 = off), got 1.5");
+  expect_error(with([](SamplerConfig& c) { c.top_p = 0.0f; }),
+               "<top_p> must be a number in (0, 1] (1 = off), got 0");
+  expect_error(with([](SamplerConfig& c) { c.min_p = 1.0f; }),
+               "<min_p> must be a number in [0, 1) (0 = off), got 1");
   expect_error(with([](SamplerConfig& c) { c.typical_p = -0.5f; }),
-               "--typical-p must be in (0, 1], got -0.5");
-  expect_error(with([](SamplerConfig& c) { c.top_k = -3; }), "--top-k must be >= 0 (0 = off), got -3");
+               "<typical_p> must be a number in (0, 1] (1 = off), got -0.5");
+  expect_error(with([](SamplerConfig& c) { c.top_k = -3; }),
+               "<top_k> must be an integer >= 0 (0 = off), got -3");
   expect_error(with([](SamplerConfig& c) { c.temperature = -1.0f; }),
-               "--temperature must be >= 0 (0 = greedy), got -1");
+               "<temperature> must be a number >= 0 (0 = greedy, 1 = off), got -1");
   expect_error(with([](SamplerConfig& c) { c.repetition_penalty = 0.0f; }),
-               "--repetition-penalty must be positive (1 = off), got 0");
+               "<repetition_penalty> must be a number > 0 (1 = off), got 0");
   expect_error(with([](SamplerConfig& c) { c.presence_penalty = std::nanf(""); }),
-               "--presence-penalty must be a finite number, got nan");
-  expect_error(with([](SamplerConfig& c) { c.beams = 0; }), "--beams must be >= 1 (1 = sampling), got 0");
+               "<presence_penalty> must be a finite number (0 = off), got nan");
+  expect_error(with([](SamplerConfig& c) { c.beams = 0; }),
+               "<beams> must be an integer >= 1 (1 = sampling), got 0");
   expect_error_containing(with([](SamplerConfig& c) { c.order.pop_back(); }),
-                          "--sampler-order lacks 'typical_p'");
+                          "<order> lacks 'typical_p'");
   expect_error_containing(with([](SamplerConfig& c) { c.order.push_back(SamplerStep::top_k); }),
-                          "--sampler-order names 'top_k' 2 times");
+                          "<order> names 'top_k' 2 times");
+  // Without names of its own a caller gets the keys.
+  SamplerConfig c;
+  c.top_p = 2.0f;
+  expect_error([&] { c.validate(); }, "top_p must be a number in (0, 1] (1 = off), got 2");
+}
+
+TEST(SamplerConfig, TheTablesNameEveryStepAndSettingOnce) {
+  std::set<std::string> steps, keys;
+  for (const SamplerStepInfo& s : sampler_steps()) EXPECT_TRUE(steps.insert(s.name).second) << s.name;
+  EXPECT_EQ(steps.size(), SamplerConfig::default_order().size());
+  for (const SamplerSetting& s : sampler_settings()) EXPECT_TRUE(keys.insert(s.key).second) << s.key;
+  // Every setting is a key of the JSON, and nothing else is.
+  std::set<std::string> json_keys;
+  const nlohmann::json defaults = SamplerConfig{}.to_json();
+  for (const auto& [key, value] : defaults.items()) json_keys.insert(key);
+  EXPECT_EQ(keys, json_keys);
+  // Every step but `penalties` has a setting of its own name; every setting of a step is neutral
+  // by default, so the default chain is pure sampling.
+  for (const SamplerStepInfo& step : sampler_steps()) {
+    EXPECT_FALSE(SamplerConfig{}.active(step.step)) << step.name;
+    if (step.step != SamplerStep::presence_frequency) EXPECT_TRUE(keys.count(step.name)) << step.name;
+  }
+}
+
+TEST(SamplerConfig, AStepIsActiveWhenASettingOfItIsOffItsNeutralValue) {
+  SamplerConfig c;
+  c.frequency_penalty = 0.5f;
+  EXPECT_TRUE(c.active(SamplerStep::presence_frequency));
+  EXPECT_TRUE(c.penalizes());
+  c.top_k = 5;
+  EXPECT_TRUE(c.active(SamplerStep::top_k));
+  c.temperature = 0.0f;  // greedy: the filters are skipped, the penalties still apply
+  EXPECT_FALSE(c.active(SamplerStep::top_k));
+  EXPECT_TRUE(c.active(SamplerStep::presence_frequency));
 }
 
 TEST(SamplerConfig, StepNamesRoundTrip) {

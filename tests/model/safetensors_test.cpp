@@ -5,9 +5,9 @@
 #include <cstring>
 #include <fstream>
 
+#include "collapse/model/safetensors.h"
 #include "collapse/util/atomic_file.h"
 #include "collapse/util/error.h"
-#include "collapse/model/safetensors.h"
 #include "support/test_support.h"
 
 using namespace collapse;

@@ -10,12 +10,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "collapse/report/confidence.h"
-#include "collapse/util/error.h"
 #include "collapse/experiment/experiment_config.h"
-#include "collapse/report/report.h"
 #include "collapse/experiment/run_results.h"
+#include "collapse/report/confidence.h"
+#include "collapse/report/report.h"
 #include "collapse/report/svg_plot.h"
+#include "collapse/util/error.h"
 #include "support/test_support.h"
 
 using namespace collapse;

@@ -1,8 +1,8 @@
 // The real side of precision/recall: windows of the test documents shaped like the synthetic ones.
 #include <gtest/gtest.h>
 
-#include "collapse/util/error.h"
 #include "collapse/score/feature_windows.h"
+#include "collapse/util/error.h"
 
 using namespace collapse;
 

@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <random>
 
-#include "collapse/util/error.h"
 #include "collapse/score/self_bleu.h"
+#include "collapse/util/error.h"
 #include "support/test_support.h"
 
 using namespace collapse;

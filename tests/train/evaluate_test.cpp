@@ -5,8 +5,8 @@
 
 #include <cmath>
 
-#include "collapse/util/error.h"
 #include "collapse/train/evaluate.h"
+#include "collapse/util/error.h"
 
 using namespace collapse;
 

@@ -3,11 +3,11 @@
 #include <ATen/ATen.h>
 #include <torch/utils.h>
 
-#include "collapse/util/atomic_file.h"
-#include "collapse/model/load_model.h"
 #include "collapse/data/dataset.h"
-#include "collapse/util/error.h"
+#include "collapse/model/load_model.h"
 #include "collapse/train/trainer.h"
+#include "collapse/util/atomic_file.h"
+#include "collapse/util/error.h"
 #include "support/test_support.h"
 
 using namespace collapse;

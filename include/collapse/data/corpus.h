@@ -45,8 +45,9 @@ struct Corpus {
 
 // Loads a corpus by spec (a built-in name or a path, see above). Throws Error for a missing path,
 // an unsupported file type, invalid UTF-8 (file and byte offset), malformed JSON lines (file and
-// line) or a corpus without any non-empty document.
-Corpus load_corpus(const std::string& spec);
+// line) or a corpus without any non-empty document; an empty spec is an Error naming `what` (the
+// caller's name for the setting).
+Corpus load_corpus(const std::string& spec, const std::string& what = "corpus");
 
 // Readers for the user's formats, exposed for tests.
 Corpus read_txt_corpus(const std::filesystem::path& file);
@@ -56,6 +57,7 @@ Corpus read_txt_directory(const std::filesystem::path& dir);
 // Built-in corpora live in the cache that data/fetch_corpora.sh fills:
 // $COLLAPSE_CACHE_DIR (default: <source tree>/.cache) / corpora / <name>.
 std::filesystem::path corpora_cache_dir();
+// "sotu", "moby-dick"
 std::vector<std::string> builtin_corpus_names();
 bool is_builtin_corpus(const std::string& name);
 Corpus load_builtin_corpus(const std::string& name);

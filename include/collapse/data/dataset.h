@@ -32,6 +32,8 @@ struct PrepareOptions {
   double test_fraction = 0.05;
   std::uint64_t seed = 0;
   int threads = 2;
+  // How the caller names these settings in messages (the CLI: --out, --vocab-size, ...).
+  SettingNames names = setting_key;
 };
 
 enum class PrepareOutcome { kCreated, kReused };

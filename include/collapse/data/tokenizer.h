@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "collapse/util/setting_names.h"
+
 namespace collapse {
 
 struct TokenizerOptions {
@@ -22,6 +24,8 @@ struct TokenizerOptions {
   std::string model_type = "bpe";  // bpe | unigram
   bool byte_fallback = true;
   int threads = 2;
+  // How the caller names these settings in messages (the CLI: --vocab-size).
+  SettingNames names = setting_key;
 };
 
 class Tokenizer {

@@ -10,7 +10,8 @@
 //      generation-0 model; metrics.json
 //   5. curate the synthetic corpus for the generations that will train on it (curation.h):
 //      best-of-k, perplexity filter, exact / MinHash de-duplication; curated.json
-//   6. DONE, written last. metrics.csv / metrics.jsonl are rebuilt from every finished generation.
+//   6. DONE, written last. metrics.csv / metrics.jsonl are rebuilt from every finished generation
+//      (run_results.h).
 //
 // Run directory (docs/experiments.md):
 //   RUN/experiment.toml                    the resolved config; a later run with another config
@@ -31,6 +32,7 @@
 #include <string>
 
 #include "collapse/experiment/experiment_config.h"
+#include "collapse/util/setting_names.h"
 
 namespace collapse {
 
@@ -38,6 +40,8 @@ struct RunOptions {
   std::filesystem::path out;            // the run directory
   std::optional<std::string> arm;       // only this arm
   std::optional<std::uint64_t> seed;    // only this seed
+  // How the caller names these options in messages (the CLI: --out, --seed).
+  SettingNames names = setting_key;
 };
 
 struct RunSummary {
@@ -49,8 +53,5 @@ struct RunSummary {
 std::filesystem::path default_run_dir(const ExperimentConfig& config);
 
 RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& options);
-
-// Rewrites RUN/metrics.csv and RUN/metrics.jsonl from every finished generation's metrics.json.
-void rebuild_metrics_tables(const ExperimentConfig& config, const std::filesystem::path& run_dir);
 
 }  // namespace collapse

@@ -21,13 +21,16 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "collapse/model/model_config.h"
+#include "collapse/generate/decode_mode.h"
 #include "collapse/generate/sampler_chain.h"
+#include "collapse/model/model_config.h"
+#include "collapse/util/named.h"
 
 namespace collapse {
 
@@ -46,13 +49,18 @@ struct SizeSpec {
   bool operator==(const SizeSpec&) const = default;
 };
 
-enum class TrainInit { scratch, gen0, previous };
-enum class MixRegime { replace, accumulate, fresh };
-enum class Dedup { none, exact, minhash };
+// The closed sets of an experiment, each one table (util/named.h) that the parser, the report
+// and the docs tests read.
+enum class TrainInit { scratch, gen0, previous };  // what generations >= 1 start from
+enum class MixRegime { replace, accumulate, fresh };  // mixer.h
+enum class Dedup { none, exact, minhash };  // curation.h
+std::span<const Named<TrainInit>> train_inits();
+std::span<const Named<MixRegime>> mix_regimes();
+std::span<const Named<Dedup>> dedup_modes();
 
-std::string to_string(TrainInit init);
-std::string to_string(MixRegime regime);
-std::string to_string(Dedup dedup);
+inline std::string to_string(TrainInit v) { return name_of(train_inits(), v); }
+inline std::string to_string(MixRegime v) { return name_of(mix_regimes(), v); }
+inline std::string to_string(Dedup v) { return name_of(dedup_modes(), v); }
 
 struct CorpusSettings {
   std::string source = "sotu";  // built-in name (corpus.h) or an absolute path
@@ -97,7 +105,10 @@ struct GenerateSettings {
   std::string prompt = "bos";      // prompts.h: bos | real-prefix:K | file:PATH (PATH absolute)
   std::int64_t batch_size = 64;    // documents per decoding batch
   bool keep_prompt = false;        // the synthetic document is prompt + continuation
-  std::string decode = "auto";     // generator.h's DecodeMode: auto | eager | fixed | graph
+  DecodeMode decode = DecodeMode::automatic;
+  // Whether documents start from BOS alone (prompt "bos"): documents = "same" then means as many
+  // documents as the real train split has, otherwise one per prompt.
+  bool unconditional() const;
   bool operator==(const GenerateSettings&) const = default;
 };
 

@@ -1,10 +1,12 @@
 // The mixer: which documents generation k of an experiment trains on.
 //
-// Generation 0 trains on the real train split only. For k >= 1 (regimes, see EXPERIMENTS.md):
+// Generation 0 trains on real documents only: the whole real train split, less the fresh pool
+// (below). For k >= 1, by mix.regime (mix_regimes() in experiment_config.h; docs/experiments.md):
 //   replace     the synthetic corpus of generation k-1, plus the retained real share
-//   accumulate  every real train document plus the synthetic corpora of generations 0..k-1
+//   accumulate  every real document generation 0 trained on plus the synthetic corpora of
+//               generations 0..k-1
 //   fresh       the synthetic corpus of generation k-1, plus `fresh_documents` real documents
-//               never used before, drawn from a held-in pool (see below), plus the retained share
+//               never used before, drawn from the held-in pool, plus the retained share
 // real_fraction r (replace and fresh): a seeded random round(r * n) of the real train documents
 // that generation 0 trained on, drawn again each generation (Shumailov et al.'s "10% of the
 // original data kept"); keyed by (seed, generation), so it is reproducible.

@@ -1,4 +1,5 @@
-// A run folder of `collapse run`, as `collapse report` reads it (docs/report.md):
+// A run folder of `collapse run`: where its generations live, the tidy metrics tables it keeps, and
+// the folder as `collapse report` reads it (docs/report.md):
 //
 //   RUN/experiment.toml                       the resolved config (experiment_config.h)
 //   RUN/metrics.csv                           experiment,arm,seed,generation,metric,value
@@ -22,6 +23,21 @@
 #include "collapse/experiment/experiment_config.h"
 
 namespace collapse {
+
+// RUN/<arm>/seed-<s>/gen-<k>
+std::filesystem::path generation_dir(const std::filesystem::path& run, const std::string& arm,
+                                     std::uint64_t seed, std::int64_t generation);
+// Whether the generation in `dir` finished: its DONE marker exists.
+bool generation_finished(const std::filesystem::path& dir);
+// A JSON file of a generation (metrics.json, curated.json); a corrupt one is an Error saying to
+// redo the generation.
+nlohmann::json read_generation_json(const std::filesystem::path& file);
+
+// Rewrites RUN/metrics.csv and RUN/metrics.jsonl from the metrics.json of every finished generation
+// of the config's arms and seeds: one row per (arm, seed, generation, metric), metrics in catalog
+// order (metric_catalog.h). Under the lock RUN/.lock-metrics, so that several `collapse run --arm`
+// processes may share a run folder.
+void write_metrics_tables(const ExperimentConfig& config, const std::filesystem::path& run);
 
 struct MetricRow {
   std::string experiment;

@@ -32,8 +32,8 @@
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
-#include "collapse/model/model.h"
 #include "collapse/generate/sampler_chain.h"
+#include "collapse/model/model.h"
 
 namespace collapse {
 

@@ -27,22 +27,12 @@
 
 #include <c10/core/Device.h>
 
-#include "collapse/model/model.h"
+#include "collapse/generate/decode_mode.h"
 #include "collapse/generate/sampler_chain.h"
+#include "collapse/model/model.h"
+#include "collapse/util/setting_names.h"
 
 namespace collapse {
-
-// How sampling batches are decoded (beam search always decodes eagerly).
-//   eager:     finished rows leave the batch, attention reads the slots filled so far.
-//   fixed:     fixed_step_decoder.h's fixed-shape step, run eagerly: every row stays, attention
-//              reads the whole cache under a mask.
-//   graph:     the fixed-shape step captured as a CUDA graph and replayed (CUDA only).
-//   automatic: graph where FixedStepDecoder::can_capture holds, else eager.
-// All give the same documents up to floating-point rounding (on the CPU, identical ones).
-enum class DecodeMode { automatic, eager, fixed, graph };
-const char* decode_mode_name(DecodeMode mode);
-// "auto", "eager", "fixed" or "graph"; Error naming the value otherwise.
-DecodeMode parse_decode_mode(const std::string& text);
 
 struct GenerateOptions {
   std::int64_t documents = 1;
@@ -54,6 +44,8 @@ struct GenerateOptions {
   std::uint64_t seed = 0;
   SamplerConfig sampler;
   DecodeMode decode = DecodeMode::automatic;
+  // How the caller names these settings in messages (the CLI: --max-tokens, --top-p, ...).
+  SettingNames names = setting_key;
 };
 
 struct GeneratedDocument {
@@ -72,8 +64,9 @@ DecodeMode resolve_decode_mode(const GenerateOptions& options, const ModelConfig
 // Called after each finished batch with (documents done, tokens generated so far).
 using GenerateProgress = std::function<void(std::int64_t, std::int64_t)>;
 
-// prompts: token ids without BOS; document i uses prompt (i / prompt_repeat) mod prompts.size(). Throws Error when
-// a prompt plus max_tokens does not fit the model's context, or on invalid options.
+// prompts: token ids without BOS; document i uses prompt (i / prompt_repeat) mod prompts.size().
+// Throws Error, naming the setting through options.names, when a prompt plus max_tokens does not
+// fit the model's context, or on invalid options.
 std::vector<GeneratedDocument> generate(GPT& model,
                                         const std::vector<std::vector<std::int32_t>>& prompts,
                                         const GenerateOptions& options, const c10::Device& device,

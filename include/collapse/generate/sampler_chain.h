@@ -1,10 +1,12 @@
 // The sampler chain: how one row of next-token logits becomes one token.
 //
-// A chain is data: a SamplerConfig lists each step's parameter and the order the steps run in.
-// Steps whose parameter is neutral (penalty 1 or 0, temperature 1, top_k 0, top_p 1, min_p 0,
-// typical_p 1) do nothing. This file is the *definition*: the CPU reference below implements every
-// step exactly (sort-based where that is simplest); the CUDA kernel (kernels/sampling.cu) is
-// tested against it. docs/sampling.md states the same with examples.
+// A chain is data: a SamplerConfig holds each step's settings and the order the steps run in.
+// Steps whose settings are neutral (penalty 1 or 0, temperature 1, top_k 0, top_p 1, min_p 0,
+// typical_p 1) do nothing. Two tables below are the one place every step and setting is named:
+// the CPU reference, the kernel dispatch, the JSON and TOML keys, the CLI's flags and the docs
+// tests all read them. This file is the *definition*: the CPU reference implements every step
+// exactly (sort-based where that is simplest); the CUDA kernel (kernels/sampling.cu) is tested
+// against it. docs/sampling.md states the same with examples.
 //
 // One row: logits x[V] (float; bf16 input is widened first), the sequence so far h[0..L) (the
 // prompt's n_prompt tokens, BOS included, then the generated ones), and a uniform u in (0, 1).
@@ -30,11 +32,15 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "collapse/util/setting_names.h"
 
 namespace collapse {
 
@@ -47,11 +53,6 @@ enum class SamplerStep {
   min_p,
   typical_p,
 };
-
-// "repetition_penalty", "penalties" (presence/frequency), "temperature", "top_k", ...
-std::string to_string(SamplerStep step);
-// Parses one name; throws Error naming `what` (e.g. "--sampler-order") and listing the names.
-SamplerStep parse_sampler_step(const std::string& name, const std::string& what);
 
 struct SamplerConfig {
   float repetition_penalty = 1.0f;  // > 0; 1 = off
@@ -69,14 +70,17 @@ struct SamplerConfig {
   std::int64_t beams = 1;
   float length_penalty = 1.0f;  // beam score = sum log p / (generated length ^ length_penalty)
 
+  // Every step, in the order of sampler_steps().
   static std::vector<SamplerStep> default_order();
   bool greedy() const { return temperature == 0.0f; }
+  // Whether `step` changes anything for this chain: a setting of the step is off its neutral
+  // value, and the step is a penalty or the chain is not greedy (greedy skips the filters).
+  bool active(SamplerStep step) const;
   // Whether a penalty reads the token history (repetition, presence or frequency).
-  bool penalizes() const {
-    return repetition_penalty != 1.0f || presence_penalty != 0.0f || frequency_penalty != 0.0f;
-  }
-  // Throws Error naming the flag and the allowed range for an out-of-range value.
-  void validate() const;
+  bool penalizes() const;
+  // Throws Error for an out-of-range setting, naming it through `names` (the CLI's --top-p, an
+  // experiment's [sampler] top_p) and saying what is allowed.
+  void validate(const SettingNames& names = setting_key) const;
   nlohmann::json to_json() const;
   // Strict: unknown keys or wrong types are an Error naming `what` and the key. Absent keys keep
   // their defaults; values are not range-checked here (call validate()).
@@ -84,6 +88,48 @@ struct SamplerConfig {
   // A short human-readable summary, e.g. "temperature=0.8 top_p=0.95".
   std::string describe() const;
 };
+
+// --- The two tables: the steps and the settings.
+
+struct SamplerStepInfo {
+  SamplerStep step;
+  const char* name;         // its name in `order`: "top_p", "penalties"
+  const char* description;  // one line, for help texts and docs
+  bool penalty;             // reads the token history; applies to greedy chains and beam search
+  bool in_kernel;           // the fused CUDA kernel runs it (in table order)
+};
+// Every step, in the default order.
+std::span<const SamplerStepInfo> sampler_steps();
+const SamplerStepInfo& sampler_step_info(SamplerStep step);
+
+// Parses one step name; throws Error naming `what` (the caller's name for the setting) and
+// listing the names.
+SamplerStep parse_sampler_step(const std::string& name, const std::string& what);
+std::string to_string(SamplerStep step);
+
+// One setting of SamplerConfig: a number, or `order` (the list of step names).
+struct SamplerSetting {
+  using Member = std::variant<float SamplerConfig::*, std::int64_t SamplerConfig::*,
+                              std::vector<SamplerStep> SamplerConfig::*>;
+  const char* key;  // the JSON and TOML key ("top_p"); the CLI names its flag after it
+  Member member;
+  std::optional<SamplerStep> step;  // the step it sets; none for `order` and beam search's
+  // Numbers only: the value at which the setting does nothing, and the allowed values: finite,
+  // in [low, high] with an end excluded where open (+-inf: unbounded).
+  double neutral, low, high;
+  bool low_open, high_open;
+  const char* allowed;  // what is allowed, in words: "a number in (0, 1] (1 = off)"
+  const char* help;     // one line, for help texts
+
+  bool is_order() const { return std::holds_alternative<std::vector<SamplerStep> SamplerConfig::*>(member); }
+  bool is_integer() const { return std::holds_alternative<std::int64_t SamplerConfig::*>(member); }
+  // A number's value (not for `order`).
+  double value(const SamplerConfig& c) const;
+};
+// Every setting, in the order of the docs.
+std::span<const SamplerSetting> sampler_settings();
+
+// --- The CPU reference.
 
 // One row's inputs for the reference.
 struct SamplingRow {

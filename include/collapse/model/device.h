@@ -7,9 +7,15 @@
 
 namespace collapse {
 
+// The device names every command and config takes, in words.
+inline constexpr const char* kDeviceNames = "\"auto\", \"cpu\", \"cuda\" or \"cuda:N\"";
+// Whether `name` is one of them (N a non-negative integer); says nothing of what this machine has.
+bool valid_device_name(const std::string& name);
+
 // "auto" (CUDA when available, else CPU), "cpu" or "cuda[:N]". Asking for CUDA without a usable
-// GPU is an Error that says so.
-c10::Device resolve_device(const std::string& name);
+// GPU is an Error that says so, naming the setting as `what` (the caller's name for it: the CLI's
+// --device, an experiment's "exp.toml: device").
+c10::Device resolve_device(const std::string& name, const std::string& what = "device");
 
 // bf16 autocast on CUDA for the scope's lifetime (fp32 elsewhere: on a CPU device it does
 // nothing). Matmuls run in bf16, reductions and the loss in fp32. The outermost scope frees

@@ -10,7 +10,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "collapse/util/setting_names.h"
+
 namespace collapse {
+
+// "model n_head": how ModelConfig names its fields when the caller gives no names.
+inline std::string model_field_name(const std::string& key) { return "model " + key; }
 
 struct ModelConfig {
   std::int64_t vocab_size = 0;
@@ -27,9 +32,10 @@ struct ModelConfig {
   // Parameter count, embedding included (counted once when tied).
   std::int64_t parameters() const;
 
-  // Throws Error naming the field for an impossible shape (e.g. d_model not divisible by n_head,
-  // odd head_dim, which RoPE needs even).
-  void validate() const;
+  // Throws Error for an impossible shape (e.g. d_model not divisible by n_head, odd head_dim,
+  // which RoPE needs even), naming the fields through `names` (the CLI's --n-head, an
+  // experiment's [model] n_head; by default "model n_head").
+  void validate(const SettingNames& names = model_field_name) const;
 
   nlohmann::json to_json() const;
   // Strict: an unknown or missing key, or a wrong type, is an Error naming it and `where`.

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "collapse/report/confidence.h"
 #include "collapse/experiment/run_results.h"
+#include "collapse/report/confidence.h"
 
 namespace collapse {
 

@@ -1,7 +1,8 @@
-// The metrics a generation is scored with, by the names `collapse score --json` and metrics.csv
-// use: the order the report shows them in, a title, the unit of the axis, and a one-line
-// definition for the report's reader (the exact definitions are in the headers named there and
-// in docs/metrics.md).
+// The metrics a generation is scored with: the one table of their names. `collapse score
+// --metrics`, the experiment key score.metrics, metrics.csv, the report and the docs tests all
+// read it. Each entry has the order rows and charts come in, a title, the unit of the axis, a
+// one-line definition for the report's reader (the exact definitions are in the headers named
+// there and in docs/metrics.md), and what measures it.
 #pragma once
 
 #include <limits>
@@ -9,6 +10,13 @@
 #include <vector>
 
 namespace collapse {
+
+// What a metric is measured on.
+enum class MetricSource {
+  generation_model,  // the generation's own model, on the real test split (`collapse eval`; run)
+  corpus,            // the synthetic corpus's tokens and text, against the real test split
+  reference_model,   // the synthetic corpus under a reference model (the generation-0 model)
+};
 
 struct MetricInfo {
   std::string name;        // "test_perplexity"
@@ -19,17 +27,22 @@ struct MetricInfo {
   // confidence bands and axes to them.
   double low = -std::numeric_limits<double>::infinity();
   double high = std::numeric_limits<double>::infinity();
+  MetricSource source = MetricSource::corpus;
 };
 
-// Every known metric, in report order: perplexity first, then diversity, coverage,
-// distribution distances, precision/recall.
+// Every known metric, in order: the test perplexity first, then diversity, coverage,
+// distribution distances, and what is measured under the reference model (precision/recall,
+// the synthetic documents' perplexity).
 const std::vector<MetricInfo>& metric_catalog();
 
 // The catalog entry of `name`, or nullptr for a name the catalog does not know.
 const MetricInfo* find_metric(const std::string& name);
 
-// Sorts metric names into report order: catalog names in catalog order, then unknown names
-// alphabetically.
+// The names of `collapse score`'s metrics in catalog order: those of the corpus, and with
+// `with_model` those under a reference model too.
+std::vector<std::string> score_metric_names(bool with_model);
+
+// Sorts metric names into catalog order, then unknown names alphabetically.
 void sort_metric_names(std::vector<std::string>& names);
 
 }  // namespace collapse

@@ -1,30 +1,32 @@
 // The metric suite of one synthetic corpus: what `collapse score` prints and what every
 // experiment generation records. Definitions: docs/metrics.md (and each metric's header).
 //
-// Metric names (flat, as in `collapse score --json`):
-//   distinct_1..4, entropy_1..4, self_bleu_4, coverage_1..4, rare_coverage_1..4, unigram_kl,
-//   unigram_js, zipf_exponent, compression_ratio            (token ids / text only)
-//   precision, recall, ppl_mean, ppl_median, ppl_p10, ppl_p90  (need a reference model)
+// Metric names (flat, as in `collapse score --json`) are those of metric_catalog.h measured on
+// the corpus (token ids and text only) and, with a reference model, under it.
 // N-gram metrics use each document's own tokens (no BOS/EOS); coverage, KL/JS and precision /
 // recall compare with the real test split. Perplexities score each document as BOS + tokens + EOS.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <c10/core/Device.h>
 #include <nlohmann/json.hpp>
 
-#include "collapse/model/model.h"
-#include "collapse/score/self_bleu.h"
 #include "collapse/data/token_corpus.h"
+#include "collapse/model/model.h"
+#include "collapse/score/metric_catalog.h"
+#include "collapse/score/self_bleu.h"
 
 namespace collapse {
 
 struct ScoreOptions {
-  std::vector<std::string> metrics;  // empty = every metric the inputs allow
+  // The metrics to compute (score_metric_names of metric_catalog.h); none given: every metric the
+  // inputs allow.
+  std::optional<std::vector<std::string>> metrics;
   SelfBleuOptions self_bleu{500, 500, 0};
   c10::Device device = c10::Device(c10::kCPU);
   std::int64_t batch_tokens = 8192;  // tokens per forward pass for perplexity and features
@@ -47,11 +49,11 @@ struct ScoreResult {
   nlohmann::json to_json() const;
 };
 
-// Every metric name, in report order; `with_model` adds the model-based ones.
-std::vector<std::string> score_metric_names(bool with_model);
-
-// Throws Error naming `what` for an unknown name, or a model-based metric without a model.
-void check_metric_names(const std::vector<std::string>& names, bool with_model, const std::string& what);
+// Throws Error for a name that is not a metric score_corpus computes, or a metric under a
+// reference model without one; `what` and `model_what` are the caller's names for the list and
+// the model (the CLI's --metrics and --model).
+void check_score_metrics(const std::vector<std::string>& names, bool with_model,
+                         const std::string& what, const std::string& model_what);
 
 // Computes the requested metrics. `phase` is told what is being computed (progress display).
 ScoreResult score_corpus(const ScoreInputs& inputs, const ScoreOptions& options,

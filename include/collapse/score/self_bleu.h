@@ -23,8 +23,8 @@
 #include <span>
 #include <vector>
 
-#include "collapse/score/ngram_count.h"
 #include "collapse/data/token_corpus.h"
+#include "collapse/score/ngram_count.h"
 
 namespace collapse {
 

@@ -2,7 +2,7 @@
 //   AdamW (weight decay on matrices only), linear warmup + cosine decay, gradient clipping,
 //   gradient accumulation, bf16 autocast on CUDA (fp32 on CPU), evaluation on the valid split every
 //   eval_every steps, best.ckpt kept by valid loss, last.ckpt every checkpoint_every steps for
-//   --resume. A NaN/Inf loss stops training with an Error; checkpoints already written stay.
+//   resuming. A NaN/Inf loss stops training with an Error; checkpoints already written stay.
 // Determinism: same options => same loss curve on the CPU (tested). Batches are a pure function
 // of (seed, step, micro-batch, row) and initialisation uses its own generator seeded from `seed`;
 // on CUDA, cuBLAS/atomics may still differ in the last bits between runs.
@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "collapse/model/model_config.h"
+#include "collapse/util/setting_names.h"
 
 namespace collapse {
 
@@ -46,6 +47,8 @@ struct TrainOptions {
   std::uint64_t seed = 0;
   std::string device = "auto";
   bool resume = false;
+  // How the caller names these settings in messages (the CLI: --batch-size, --resume, ...).
+  SettingNames names = setting_key;
 
   // Every setting that shapes the result, for the checkpoint and the resume check.
   nlohmann::json to_json() const;

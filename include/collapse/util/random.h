@@ -1,6 +1,7 @@
-// Counter-based randomness for data decisions (splits, training windows): every value is a pure
-// function of (seed, counters), so results never depend on call order, thread count or resume
-// point. (Token sampling uses Philox, see sampler_chain.h, once it exists.)
+// Counter-based randomness for data decisions (splits, training windows, the mixer, MinHash): every
+// value is a pure function of (seed, counters), so results never depend on call order, thread
+// count or resume point. Token sampling draws from Philox instead (generate/philox.h), which the
+// CUDA kernels compute too.
 #pragma once
 
 #include <cstdint>
