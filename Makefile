@@ -2,18 +2,20 @@
 #   make            configure (once) and build into $(BUILD); does not bootstrap
 #   make bootstrap  install dependencies, torch and corpora (scripts/bootstrap.sh)
 #   make test       bootstrap, build, run every test (gpu-labelled tests skip without a GPU)
-#   make run        bootstrap, build, run scripts/quickstart.sh
+#   make run        bootstrap, build the `collapse` command only, run scripts/quickstart.sh
 #   make gpu-test   build, run only the gpu-labelled tests
 #   make cuda-check compile and link everything against a CUDA torch, without a GPU
 #                   (scripts/cuda_compile_check.sh)
 #   make clean      remove $(BUILD)
 # Variables: BUILD (build folder), JOBS (parallelism), CMAKE_ARGS (extra configure arguments;
 # giving them re-runs the configure step, so `make CMAKE_ARGS=-DCOLLAPSE_SANITIZE=address` works
-# on an existing build folder).
+# on an existing build folder), BUILD_TARGET (build only this target, e.g.
+# `make BUILD_TARGET=collapse`).
 
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_ARGS ?=
+BUILD_TARGET ?=
 
 .DEFAULT_GOAL := build
 .PHONY: build bootstrap test run gpu-test cuda-check clean
@@ -26,7 +28,7 @@ build:
 	  echo "cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)"; \
 	  cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS); \
 	fi
-	cmake --build $(BUILD) -j $(JOBS)
+	cmake --build $(BUILD) -j $(JOBS) $(if $(BUILD_TARGET),--target $(BUILD_TARGET))
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -37,9 +39,10 @@ test:
 	$(MAKE) --no-print-directory build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
+# The quick start needs the `collapse` command alone, not the tests and benchmarks.
 run:
 	scripts/bootstrap.sh
-	$(MAKE) --no-print-directory build
+	$(MAKE) --no-print-directory build BUILD_TARGET=collapse
 	BIN="$${BIN:-$(BUILD)/bin/collapse}" scripts/quickstart.sh
 
 gpu-test:
