@@ -1,7 +1,8 @@
 // The layers of docs/architecture.md, held against the code: every `#include "collapse/<layer>/..."`
 // in src/ and include/collapse/ points to the same layer or one below it, and the three layers
 // that stand side by side (train, generate, score) never include one another. The libraries'
-// link order catches most backward uses too, but not an inline function in a header.
+// link order catches most backward uses too, but not an inline function in a header. And only the
+// CLI spells a flag: library code names settings through its caller (util/setting_names.h).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -84,4 +85,26 @@ TEST(Architecture, IncludesPointToTheSameLayerOrBelow) {
     }
   }
   EXPECT_GT(checked, 200);  // far fewer means the pattern no longer matches the includes
+}
+
+TEST(Architecture, OnlyTheCliSpellsAFlag) {
+  // A string literal holding "--word" at its start or after a space or quote: a flag, as in
+  // "--top-p must be ...". (CSS custom properties such as var(--panel) are not flags.)
+  const std::regex literal("\"([^\"\\\\]|\\\\.)*\"");
+  const std::regex flag("(^\"|[\\s'`])--[a-z]");
+  for (const fs::path& file : sources()) {
+    if (layer_of(file) == "cli") continue;
+    std::ifstream in(file);
+    std::string line;
+    std::int64_t number = 0;
+    while (std::getline(in, line)) {
+      ++number;
+      const auto comment = line.find("//");
+      const std::string code = line.substr(0, comment == std::string::npos ? line.size() : comment);
+      for (auto it = std::sregex_iterator(code.begin(), code.end(), literal); it != std::sregex_iterator(); ++it) {
+        EXPECT_FALSE(std::regex_search(it->str(), flag))
+            << fs::relative(file, kRoot).string() << ":" << number << " spells a flag: " << it->str();
+      }
+    }
+  }
 }

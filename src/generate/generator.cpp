@@ -17,13 +17,6 @@
 namespace collapse {
 namespace {
 
-constexpr Named<DecodeMode> kDecodeModes[] = {
-    {DecodeMode::automatic, "auto", "CUDA graphs where the step can be captured, else eager"},
-    {DecodeMode::eager, "eager", "finished rows leave the batch; attention reads the filled slots"},
-    {DecodeMode::fixed, "fixed", "the graph's fixed-shape step, run without capture"},
-    {DecodeMode::graph, "graph", "the fixed-shape step captured once as a CUDA graph and replayed"},
-};
-
 constexpr std::int32_t kEos = Tokenizer::kEosId;
 
 // The rows of one batch being decoded, in the layout sample_tokens() reads.
@@ -335,8 +328,6 @@ void validate(const GenerateOptions& o, const ModelConfig& model,
 }
 
 }  // namespace
-
-std::span<const Named<DecodeMode>> decode_modes() { return kDecodeModes; }
 
 DecodeMode resolve_decode_mode(const GenerateOptions& options, const ModelConfig& model,
                                const std::vector<std::vector<std::int32_t>>& prompts,

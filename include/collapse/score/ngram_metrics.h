@@ -4,7 +4,7 @@
 // divergences are in bits.
 //
 // The n-gram counting runs on an NgramEngine: cpu_ngram_engine() here, or the CUDA kernels
-// through make_ngram_engine(device) (ngram_engine.h, collapse_torch). Every metric is computed on
+// through make_ngram_engine(device) (ngram_engine.h). Every metric is computed on
 // the host from the engine's integers, so two engines that count alike give identical values.
 #pragma once
 
