@@ -48,7 +48,7 @@ std::string layer_of(const fs::path& file) {
 
 std::vector<fs::path> sources() {
   std::vector<fs::path> files;
-  for (const fs::path dir : {kRoot / "src", kRoot / "include" / "collapse"}) {
+  for (const fs::path& dir : {kRoot / "src", kRoot / "include" / "collapse"}) {
     for (const auto& entry : fs::recursive_directory_iterator(dir)) {
       const auto ext = entry.path().extension();
       if (entry.is_regular_file() && (ext == ".h" || ext == ".cpp")) files.push_back(entry.path());

@@ -19,8 +19,10 @@ std::string slurm_script(const ExperimentConfig& config, const std::filesystem::
   std::int64_t tasks = 0;
   for (const auto& arm : config.arms) {
     for (const std::uint64_t seed : arm.settings.seeds) {
-      arms += " " + arm.name;
-      seeds += " " + std::to_string(seed);
+      arms += ' ';
+      arms += arm.name;
+      seeds += ' ';
+      seeds += std::to_string(seed);
       ++tasks;
     }
   }

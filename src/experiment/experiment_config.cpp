@@ -5,6 +5,7 @@
 #include <functional>
 #include <limits>
 #include <set>
+#include <string_view>
 #include <utility>
 
 #include <toml++/toml.h>
@@ -103,8 +104,9 @@ struct Env {
 
   // "[train] steps", or "seeds" for a top-level key.
   std::string display() const {
-    const auto dot = key.find('.');
-    return dot == std::string::npos ? key : "[" + key.substr(0, dot) + "] " + key.substr(dot + 1);
+    const std::string_view k = key;
+    const auto dot = k.find('.');
+    return dot == k.npos ? key : fmt::format("[{}] {}", k.substr(0, dot), k.substr(dot + 1));
   }
   [[noreturn]] void reject(const json& got) const {
     fail("{}: {} must be {}, got {}", what, display(), allowed, got.dump());

@@ -315,7 +315,9 @@ TEST(SamplerConfig, TheTablesNameEveryStepAndSettingOnce) {
   // by default, so the default chain is pure sampling.
   for (const SamplerStepInfo& step : sampler_steps()) {
     EXPECT_FALSE(SamplerConfig{}.active(step.step)) << step.name;
-    if (step.step != SamplerStep::presence_frequency) EXPECT_TRUE(keys.count(step.name)) << step.name;
+    if (step.step != SamplerStep::presence_frequency) {
+      EXPECT_TRUE(keys.count(step.name)) << step.name;
+    }
   }
 }
 

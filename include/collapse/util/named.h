@@ -42,7 +42,9 @@ std::string names_of(std::span<const Named<E>> table, bool quoted = false) {
   std::string out;
   for (std::size_t i = 0; i < table.size(); ++i) {
     if (i > 0) out += i + 1 == table.size() ? " or " : ", ";
-    out += quoted ? "\"" + std::string(table[i].name) + "\"" : std::string(table[i].name);
+    if (quoted) out += '"';
+    out += table[i].name;
+    if (quoted) out += '"';
   }
   return out;
 }
