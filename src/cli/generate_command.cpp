@@ -74,9 +74,10 @@ void add_generate_command(CLI::App& app) {
     check_samples_destination(a->out);
     const Dataset data(a->data);
     const PromptSet prompts = make_prompts(a->prompt, data, flag_of("prompt"));
+    const bool unconditional = PromptSpec::read(a->prompt)->kind == PromptSpec::Kind::bos;
     options.documents = a->documents > 0 ? a->documents
-                        : a->prompt == "bos" ? 1000
-                                             : static_cast<std::int64_t>(prompts.prompts.size());
+                        : unconditional  ? 1000
+                                         : static_cast<std::int64_t>(prompts.prompts.size());
     const c10::Device device = resolve_device(a->device, flag_of("device"));
     LoadedModel loaded = load_model(a->model, device);
     check_model_fits_dataset(loaded.meta, data, flag_of("model") + " " + a->model);

@@ -51,7 +51,7 @@ void add_run_command(CLI::App& app) {
       std::printf("\nrun directory: %s\n", out.c_str());
       return;
     }
-    RunOptions options{out, {}, {}, flag_of};
+    RunOptions options{.out = out, .arm = {}, .seed = {}, .names = flag_of};
     if (!a->arm.empty()) options.arm = a->arm;
     if (*seed) options.seed = a->seed;
     const RunSummary s = run_experiment(config, options);

@@ -42,8 +42,8 @@ void add_sampler_flags(CLI::App* cmd, const std::shared_ptr<SamplerFlags>& f) {
       option = cmd->add_option(flag_of(s.key), f->order,
                                fmt::format("{} (default {})", s.help, defaults));
     } else {
-      if (const auto* f = std::get_if<float SamplerConfig::*>(&s.member)) {
-        option = cmd->add_option(flag_of(s.key), c.**f, s.help);
+      if (const auto* number = std::get_if<float SamplerConfig::*>(&s.member)) {
+        option = cmd->add_option(flag_of(s.key), c.**number, s.help);
       } else {
         option = cmd->add_option(flag_of(s.key), c.*std::get<std::int64_t SamplerConfig::*>(s.member), s.help);
       }

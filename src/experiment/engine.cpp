@@ -80,7 +80,7 @@ void write_or_check_config(const ExperimentConfig& config, const fs::path& run,
   write_file_atomic(file, resolved_toml(config));
 }
 
-Dataset prepare_data(const ExperimentConfig& config, const fs::path& run) {
+Dataset prepare_data(const ExperimentConfig& config, const fs::path& run, const SettingNames& names) {
   const CorpusSettings& corpus = config.arms.front().settings.corpus;
   for (const auto& arm : config.arms) {
     if (!(arm.settings.corpus == corpus)) {
@@ -90,7 +90,9 @@ Dataset prepare_data(const ExperimentConfig& config, const fs::path& run) {
   }
   FileLock lock(run / ".lock-data");
   PrepareOptions p;
+  // The dataset's settings are the [corpus] keys; its folder lies in the run folder, --out.
   p.names = [&](const std::string& key) {
+    if (key == "out") return names("out");
     return fmt::format("{}: [corpus] {}", config.file.string(), key == "corpus" ? "source" : key);
   };
   p.corpus = corpus.source;
@@ -206,6 +208,7 @@ void train_generation(const ArmRun& r, std::int64_t k, const std::optional<fs::p
   o.eval_every = s.train.eval_every;
   o.seed = phase_seed(r.seed, k, kTrainSeed);
   o.device = r.device.str();
+  o.names = [&r](const std::string& key) { return r.setting("train", key); };
   auto train_into = [&](const fs::path& out) {
     o.out = out;
     Progress progress(r.tag(k) + " train", 0, "steps");
@@ -246,6 +249,12 @@ Samples generate_generation(const ArmRun& r, std::int64_t k, GPT& model) {
   o.sampler = s.sampler;
   o.decode = s.generate.decode;
   o.prompt_repeat = s.curate.best_of_k;
+  o.names = [&r](const std::string& key) {
+    const auto settings = sampler_settings();
+    const bool sampler = std::any_of(settings.begin(), settings.end(),
+                                     [&](const SamplerSetting& s) { return key == s.key; });
+    return r.setting(sampler ? "sampler" : "generate", key);
+  };
   const std::int64_t per_doc = s.curate.best_of_k;
   std::int64_t documents = 0;
   switch (s.generate.documents.kind) {
@@ -401,7 +410,7 @@ RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& opti
   if (options.arm) config.arm(*options.arm);  // Error listing the arms when unknown
   fs::create_directories(run);
   write_or_check_config(config, run, options.names);
-  const Dataset data = prepare_data(config, run);
+  const Dataset data = prepare_data(config, run, options.names);
 
   std::vector<std::pair<const ArmConfig*, std::uint64_t>> work;
   for (const auto& arm : config.arms) {

@@ -10,6 +10,7 @@
 namespace collapse {
 namespace {
 
+constexpr const char* kBos = "bos";
 constexpr const char* kRealPrefix = "real-prefix:";
 constexpr const char* kFile = "file:";
 
@@ -55,7 +56,7 @@ std::vector<std::vector<std::int32_t>> file_prompts(const std::string& what,
 
 std::optional<PromptSpec> PromptSpec::read(const std::string& text) {
   PromptSpec spec;
-  if (text == "bos") return spec;
+  if (text == kBos) return spec;
   if (text.starts_with(kRealPrefix)) {
     const std::string value = text.substr(std::string(kRealPrefix).size());
     const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), spec.block);
@@ -73,7 +74,7 @@ std::optional<PromptSpec> PromptSpec::read(const std::string& text) {
 
 std::string PromptSpec::to_string() const {
   switch (kind) {
-    case Kind::bos: return "bos";
+    case Kind::bos: return kBos;
     case Kind::real_prefix: return kRealPrefix + std::to_string(block);
     case Kind::file: return kFile + path;
   }

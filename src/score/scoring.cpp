@@ -67,7 +67,7 @@ ScoreResult score_corpus(const ScoreInputs& in, const ScoreOptions& options,
                          const std::function<void(const std::string&)>& phase) {
   const bool with_model = in.model != nullptr;
   const std::vector<std::string> wanted = options.metrics.value_or(score_metric_names(with_model));
-  check_score_metrics(wanted, with_model, "metrics", "ScoreInputs::model");
+  check_score_metrics(wanted, with_model, "metrics", "none was given");
   const std::set<std::string> want(wanted.begin(), wanted.end());
   auto any = [&](std::initializer_list<const char*> names) {
     return std::any_of(names.begin(), names.end(), [&](const char* n) { return want.count(n) > 0; });

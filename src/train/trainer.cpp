@@ -52,7 +52,6 @@ void check_options(const TrainOptions& o) {
   auto positive = [&](const char* key, double v) {
     if (!(v > 0)) fail("{} must be positive, got {}", name(key), v);
   };
-  if (o.out.empty()) fail("{} is required", name("out"));
   positive("batch_size", static_cast<double>(o.batch_size));
   positive("grad_accum", static_cast<double>(o.grad_accum));
   positive("lr", o.lr);
@@ -75,6 +74,7 @@ void check_options(const TrainOptions& o) {
   if (o.checkpoint_every < 0) {
     fail("{} must be >= 0, got {}", name("checkpoint_every"), o.checkpoint_every);
   }
+  if (o.out.empty()) fail("{} is required", name("out"));
 }
 
 // Resuming needs a run to continue; otherwise the folder must not hold one.
@@ -90,26 +90,29 @@ void check_run_folder(const TrainOptions& o, const fs::path& out, const fs::path
   }
 }
 
-// The model: fresh from the config (vocab_size from the dataset) and initialised from the seed,
-// or the weights and shape of `init`. On `device`, in training mode.
-GPT starting_model(const TrainOptions& o, const Dataset& data, const c10::Device& device,
-                   ModelConfig& config) {
-  GPT model(nullptr);
-  config = o.model;
+// The model to train and its shape: fresh from the config (vocab_size from the dataset) and
+// initialised from the seed, or the weights and shape of `init`. On `device`, in training mode.
+struct StartingModel {
+  GPT model;
+  ModelConfig config;
+};
+
+StartingModel starting_model(const TrainOptions& o, const Dataset& data, const c10::Device& device) {
+  StartingModel start{GPT(nullptr), o.model};
   if (o.init) {
     LoadedModel init = load_model(*o.init, c10::Device(c10::kCPU));
-    config = init.meta.model;
+    start.config = init.meta.model;
     check_model_fits_dataset(init.meta, data, o.names("init") + " " + o.init->string());
-    model = init.model;
+    start.model = init.model;
   } else {
-    config.vocab_size = data.vocab_size();
-    config.validate(o.names);
-    model = GPT(config);
-    initialize_weights(model, o.seed);
+    start.config.vocab_size = data.vocab_size();
+    start.config.validate(o.names);
+    start.model = GPT(start.config);
+    initialize_weights(start.model, o.seed);
   }
-  model->to(device);
-  model->train();
-  return model;
+  start.model->to(device);
+  start.model->train();
+  return start;
 }
 
 // How many steps, the warmup, the checkpoint interval and the learning-rate schedule.
@@ -209,12 +212,13 @@ TrainResult train(const TrainOptions& options, const std::function<void(const St
   // Setup: the folder, the data, the model, the plan, the optimizer, and where a resume left off.
   check_options(options);
   const fs::path out = normalize_dir(options.out);
-  const fs::path best_file = out / "best.ckpt", last_file = out / "last.ckpt";
-  check_run_folder(options, out, last_file);
   const Dataset data(options.data);
   const c10::Device device = resolve_device(options.device, options.names("device"));
-  ModelConfig config;
-  GPT model = starting_model(options, data, device, config);
+  const fs::path best_file = out / "best.ckpt", last_file = out / "last.ckpt";
+  check_run_folder(options, out, last_file);
+  const StartingModel start = starting_model(options, data, device);
+  GPT model = start.model;
+  const ModelConfig& config = start.config;
 
   const TokenFile train_file = options.train_tokens ? TokenFile(*options.train_tokens) : data.split("train");
   if (train_file.vocab_size() > data.vocab_size()) {

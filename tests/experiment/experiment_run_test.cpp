@@ -153,3 +153,18 @@ TEST(ExperimentRun, ACorruptCheckpointOfAFinishedGenerationIsNamedAndNothingFini
   EXPECT_EQ(read_file(gen0 / "metrics.json"), metrics0);
   EXPECT_TRUE(fs::exists(run_dir / "real-0" / "seed-0" / "gen-1" / "DONE"));
 }
+
+// What goes wrong at run time is named the way the experiment names it: its file, its arm and
+// its key, never a flag of some command.
+TEST(ExperimentRun, RunTimeErrorsNameTheFileArmAndKey) {
+  const fs::path dir = fresh_dir("run-names");
+  std::string graph = kConfig;
+  graph.replace(graph.find("[generate]\n"), 11, "[generate]\ndecode = \"graph\"\n");
+  write_text(dir / "graph.toml", graph);
+  const auto r = run_collapse({"run", dir / "graph.toml", "--out", dir / "run", "--no-report"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find((dir / "graph.toml").string() + ": arm 'real-0': [generate] decode graph: "),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("--"), std::string::npos) << r.err;
+}
