@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "collapse/data/tokenizer.h"
 #include "collapse/generate/fixed_step_decoder.h"
 #include "collapse/generate/generator.h"
 #include "collapse/model/device.h"
@@ -45,6 +46,7 @@ void generate_documents(benchmark::State& state) {
   model->eval();
 
   collapse::GenerateOptions o;
+  o.special = collapse::Tokenizer::kTrainedIds;
   const collapse::DecodeMode modes[] = {collapse::DecodeMode::eager, collapse::DecodeMode::fixed,
                                         collapse::DecodeMode::graph};
   o.decode = modes[state.range(1) - 1];

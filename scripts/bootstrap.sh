@@ -3,15 +3,15 @@
 #
 # Installs what building and testing collapse needs, skipping whatever is already there:
 #   1. Debian packages (compilers, cmake, SentencePiece, fmt, CLI11, toml++, nlohmann-json,
-#      GoogleTest, Google Benchmark, OpenSSL, zstd, node/npm, python3-venv). As root they are
+#      GoogleTest, Google Benchmark, OpenSSL, zstd, PCRE2, utf8proc, node/npm, python3-venv). As root they are
 #      installed with apt-get; otherwise the exact `sudo apt-get install ...` line is printed.
 #   2. A usable torch: `python3 -c 'import torch'` or `.venv/bin/python -c 'import torch'`.
 #      If neither works, .venv is created and "${COLLAPSE_TORCH_SPEC:-torch==2.13.0}" is
 #      pip-installed into it. On a CUDA machine the PyPI build of that version has CUDA; set
 #      COLLAPSE_TORCH_SPEC to pick another build (e.g. a different version or an index's wheel).
-#   3. Python test helpers (numpy, safetensors, transformers, nltk) for that same python, without
-#      letting them change its torch. If they cannot be installed, a warning is printed and the
-#      tests that need them skip.
+#   3. Python test helpers (numpy, safetensors, transformers, tokenizers, sentencepiece, nltk) for
+#      that same python, without letting them change its torch. If they cannot be installed, a
+#      warning is printed and the tests that need them skip.
 #   4. The corpora of data/corpora.lock (data/fetch_corpora.sh).
 # It is safe to run again: a second run only reports that everything is present.
 #
@@ -36,7 +36,7 @@ cd "$root"
 # --- 1. Debian packages --------------------------------------------------------------------
 packages=(build-essential cmake ccache pkg-config libsentencepiece-dev libfmt-dev libcli11-dev
           libtomlplusplus-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
-          libssl-dev libzstd-dev zstd nodejs npm python3-venv)
+          libssl-dev libzstd-dev zstd libpcre2-dev libutf8proc-dev nodejs npm python3-venv)
 missing=()
 for pkg in "${packages[@]}"; do
   # node, npm and python may come from elsewhere (nvm, pyenv, ...): then the Debian ones are
@@ -107,26 +107,29 @@ torch=$version
 # the constraint pins torch to the installed version, so pip fails instead of replacing it.
 # Then the fallback installs transformers without dependencies plus its real dependencies.
 # nltk is pinned: tests/score/self_bleu_test.cpp holds our self-BLEU to its sentence_bleu.
+# tokenizers and sentencepiece serve tests/data/hf_tokenizer_fixtures.py, the tokenizer reference.
 nltk_spec=nltk==3.10.4
-helpers_ok() { "$python" -c 'import numpy, safetensors, transformers, nltk' >/dev/null 2>&1; }
+helpers_ok() {
+  "$python" -c 'import numpy, safetensors, transformers, tokenizers, sentencepiece, nltk' >/dev/null 2>&1
+}
 if helpers_ok; then
-  say "python test helpers (numpy, safetensors, transformers, nltk): already present"
+  say "python test helpers (numpy, safetensors, transformers, tokenizers, sentencepiece, nltk): already present"
 else
-  say "installing python test helpers (numpy, safetensors, transformers, $nltk_spec) for $python"
+  say "installing python test helpers (numpy, safetensors, transformers, tokenizers, sentencepiece, $nltk_spec) for $python"
   pin=$(mktemp)
   trap 'rm -f "$pin"' EXIT
   echo "torch==$torch" >"$pin"
   pip=("$python" -m pip install -q)
-  if ! "${pip[@]}" -c "$pin" transformers safetensors numpy "$nltk_spec"; then
+  if ! "${pip[@]}" -c "$pin" transformers tokenizers sentencepiece safetensors numpy "$nltk_spec"; then
     warn "plain install of the helpers failed or would change torch; retrying transformers with --no-deps"
-    if "${pip[@]}" -c "$pin" huggingface-hub tokenizers safetensors regex pyyaml packaging \
+    if "${pip[@]}" -c "$pin" huggingface-hub tokenizers sentencepiece safetensors regex pyyaml packaging \
         requests tqdm filelock numpy "$nltk_spec"; then
       "${pip[@]}" --no-deps transformers || true
     fi
   fi
   after=$(torch_version "$python") || die "torch no longer imports after installing the helpers"
   [[ $after == "$torch" ]] || die "installing the helpers changed torch from $torch to $after"
-  helpers_ok || warn "numpy/safetensors/transformers/nltk not importable by $python; tests that need them will skip"
+  helpers_ok || warn "numpy/safetensors/transformers/tokenizers/sentencepiece/nltk not importable by $python; tests that need them will skip"
 fi
 
 # --- 4. corpora ----------------------------------------------------------------------------

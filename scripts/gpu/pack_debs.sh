@@ -17,12 +17,14 @@ die() { echo "pack_debs: error: $*" >&2; exit 1; }
 # protobuf-lite statically (`apt-cache depends libsentencepiece0`: only libc6, libgcc-s1,
 # libstdc++6), so no libprotobuf-lite32. googletest (the sources libgtest-dev depends on) is
 # left out: the static libgtest/libgmock and their CMake files are all the build uses.
-# libssl3 and libzstd1 are usually on the machine already; they are packed anyway so that the
-# libssl.so/libcrypto.so/libzstd.so links of the -dev packages always resolve inside the prefix.
+# libpcre2-dev brings headers and links for all PCRE2 widths; only the 8-bit library is used.
+# libssl3, libzstd1 and libpcre2-8-0 are usually on the machine already; they are packed anyway so that the
+# libssl.so/libcrypto.so/libzstd.so/libpcre2-8.so links of the -dev packages always resolve inside the prefix.
 packages=(libsentencepiece-dev libsentencepiece0
           libfmt-dev libfmt9 libcli11-dev libtomlplusplus-dev libtomlplusplus3 nlohmann-json3-dev
           libgtest-dev libgmock-dev libbenchmark-dev libbenchmark1debian
-          libssl-dev libssl3 libzstd-dev libzstd1)
+          libssl-dev libssl3 libzstd-dev libzstd1
+          libpcre2-dev libpcre2-8-0 libutf8proc-dev libutf8proc2)
 dir=
 for arg in "$@"; do
   case $arg in

@@ -6,9 +6,9 @@
 # Then writes PREFIX/env.sh, which puts PREFIX first on CMAKE_PREFIX_PATH, CPATH, LIBRARY_PATH,
 # LD_LIBRARY_PATH and PKG_CONFIG_PATH, and prints it. Use it with: . PREFIX/env.sh
 #
-# libssl3 and libzstd1 are left out when the machine already has their libraries (the -dev
+# libssl3, libzstd1 and libpcre2-8-0 are left out when the machine already has their libraries (the -dev
 # links then point at the machine's copy): on LD_LIBRARY_PATH they would shadow the machine's
-# own OpenSSL/zstd for every program, python included. --all unpacks them regardless.
+# own OpenSSL/zstd/PCRE2 for every program, python included. --all unpacks them regardless.
 # PREFIX is rebuilt only when the .deb files or options change.
 set -euo pipefail
 
@@ -52,7 +52,7 @@ trap 'rm -rf "$stage"' EXIT
 unpacked=0
 for deb in "${debs[@]}"; do
   pkg=$(dpkg-deb -f "$deb" Package)
-  if [[ $pkg == libssl3 || $pkg == libzstd1 ]] && ! $all; then
+  if [[ $pkg == libssl3 || $pkg == libzstd1 || $pkg == libpcre2-8-0 ]] && ! $all; then
     # Sonames from the package's shlibs file, e.g. "libcrypto 3 ..." -> libcrypto.so.3.
     sonames=$(dpkg-deb -I "$deb" shlibs 2>/dev/null | awk 'NF >= 2 && $1 !~ /:$/ {print $1 ".so." $2}')
     missing=false

@@ -17,5 +17,6 @@ void add_score_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
 void add_report_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
 
 }  // namespace collapse::cli

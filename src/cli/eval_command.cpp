@@ -41,7 +41,8 @@ void add_eval_command(CLI::App& app) {
     const c10::Device device = resolve_device(a->device, flag_of("device"));
     LoadedModel loaded = load_model(a->model, device);
     check_model_fits_dataset(loaded.meta, data, flag_of("model") + " " + a->model);
-    const auto stream = document_stream(data.split(a->split), Tokenizer::kBosId, Tokenizer::kEosId);
+    const auto stream = document_stream(data.split(a->split), data.tokenizer().bos_id(),
+                                        data.tokenizer().eos_id());
     Progress progress("eval " + a->split, 0, "windows");
     const EvalResult r = evaluate_stream(loaded.model, stream, device, a->batch_size, 0,
                                          [&](std::int64_t done, std::int64_t total) {

@@ -42,10 +42,11 @@ void add_export_command(CLI::App& app) {
            tokenizer.string());
     }
     const std::string expected = loaded.meta.tokenizer.value("fingerprint", "");
-    if (!expected.empty() && Tokenizer(tokenizer).fingerprint() != expected) {
+    const Tokenizer t(tokenizer);
+    if (!expected.empty() && t.fingerprint() != expected) {
       fail("{} is not the tokenizer the model was trained with (checksum differs)", tokenizer.string());
     }
-    export_hf(loaded.model, loaded.meta, tokenizer, *out);
+    export_hf(loaded.model, loaded.meta, t, *out);
     std::printf("exported %s to %s (config.json, model.safetensors, tokenizer.model)\n",
                 model->c_str(), out->c_str());
   });

@@ -73,6 +73,7 @@ void add_generate_command(CLI::App& app) {
     options.decode = *decode;
     check_samples_destination(a->out);
     const Dataset data(a->data);
+    options.special = data.tokenizer().special();
     const PromptSet prompts = make_prompts(a->prompt, data, flag_of("prompt"));
     const bool unconditional = PromptSpec::read(a->prompt)->kind == PromptSpec::Kind::bos;
     options.documents = a->documents > 0 ? a->documents

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   collapse::cli::add_run_command(app);
   collapse::cli::add_sweep_command(app);
   collapse::cli::add_report_command(app);
+  collapse::cli::add_tokenize_command(app);
 
   try {
     app.parse(argc, argv);

@@ -121,7 +121,8 @@ void add_score_command(CLI::App& app) {
     Progress progress("score", 0, "steps");
     std::int64_t step = 0;
     const ScoreResult r =
-        score_corpus({synthetic.corpus, synthetic.texts, real, a->model.empty() ? nullptr : &loaded.model},
+        score_corpus({synthetic.corpus, synthetic.texts, real, a->model.empty() ? nullptr : &loaded.model,
+                      data.tokenizer().special()},
                      options, [&](const std::string& what) { progress.update(++step, what); });
     progress.finish();
     if (a->json) {

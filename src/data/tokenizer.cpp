@@ -4,11 +4,13 @@
 #include <sentencepiece_trainer.h>
 
 #include <algorithm>
+#include <array>
 #include <thread>
 #include <unordered_map>
 
 #include "collapse/util/atomic_file.h"
 #include "collapse/util/checksum.h"
+#include "collapse/data/tokenizer_json.h"
 #include "collapse/util/error.h"
 
 // Exported by libsentencepiece but not declared in its public headers (0.1.97): silences the
@@ -63,10 +65,6 @@ class VectorIterator : public sentencepiece::SentenceIterator {
 
 }  // namespace
 
-struct Tokenizer::Impl {
-  sentencepiece::SentencePieceProcessor sp;
-};
-
 void Tokenizer::train(const std::vector<std::string_view>& texts, const TokenizerOptions& options,
                       const fs::path& model_path) {
   if (options.model_type != "bpe" && options.model_type != "unigram") {
@@ -91,10 +89,10 @@ void Tokenizer::train(const std::vector<std::string_view>& texts, const Tokenize
       {"user_defined_symbols", "\n"},
       {"max_sentence_length", std::to_string(4 * kMaxPiece)},
       {"character_coverage", "0.9995"},
-      {"unk_id", std::to_string(kUnkId)},
-      {"bos_id", std::to_string(kBosId)},
-      {"eos_id", std::to_string(kEosId)},
-      {"pad_id", std::to_string(kPadId)},
+      {"unk_id", std::to_string(kTrainedIds.unk)},
+      {"bos_id", std::to_string(kTrainedIds.bos)},
+      {"eos_id", std::to_string(kTrainedIds.eos)},
+      {"pad_id", std::to_string(kTrainedIds.pad)},
       {"num_threads", std::to_string(std::max(1, options.threads))},
       {"hard_vocab_limit", "true"},
   };
@@ -118,40 +116,156 @@ void Tokenizer::train(const std::vector<std::string_view>& texts, const Tokenize
   write_file_atomic(model_path, model);
 }
 
-Tokenizer::Tokenizer(const fs::path& model_path)
-    : impl_(std::make_unique<Impl>()), model_path_(model_path) {
-  const std::string bytes = read_file(model_path);
-  const auto status = impl_->sp.LoadFromSerializedProto(bytes);
-  if (!status.ok()) fail("{}: not a SentencePiece model ({})", model_path.string(), status.message());
-  if (impl_->sp.bos_id() != kBosId || impl_->sp.eos_id() != kEosId ||
-      impl_->sp.pad_id() != kPadId) {
-    fail("{}: tokenizer special ids are bos={} eos={} pad={}, collapse needs bos={} eos={} pad={}",
-         model_path.string(), impl_->sp.bos_id(), impl_->sp.eos_id(), impl_->sp.pad_id(), kBosId,
-         kEosId, kPadId);
+namespace {
+
+constexpr std::array<Named<TokenizerKind>, 2> kKinds{{
+    {TokenizerKind::sentencepiece, "sentencepiece", "a SentencePiece model (tokenizer.model)"},
+    {TokenizerKind::tokenizer_json, "tokenizer.json", "the tokenizers library's format (tokenizer.json)"},
+}};
+
+}  // namespace
+
+std::span<const Named<TokenizerKind>> tokenizer_kinds() { return kKinds; }
+
+// What each kind does; the Tokenizer adds the special ids, batching and saving.
+struct Tokenizer::Backend {
+  virtual ~Backend() = default;
+  virtual std::vector<std::int32_t> encode(std::string_view text) const = 0;
+  virtual std::string decode(std::span<const std::int32_t> ids, bool skip_special) const = 0;
+  virtual std::optional<std::string> id_to_piece(std::int32_t id) const = 0;
+  virtual std::optional<std::int32_t> piece_to_id(std::string_view piece) const = 0;
+  virtual int vocab_size() const = 0;
+  // What the tokenizer adds around a text (add_special_tokens), given the special ids.
+  virtual std::pair<std::vector<std::int32_t>, std::vector<std::int32_t>> around(const SpecialIds& ids) const = 0;
+  virtual std::string content_hash() const = 0;
+};
+
+namespace {
+
+class SentencePieceBackend : public Tokenizer::Backend {
+ public:
+  explicit SentencePieceBackend(const fs::path& file) {
+    const auto status = sp_.LoadFromSerializedProto(read_file(file));
+    if (!status.ok()) fail("{}: not a SentencePiece model ({})", file.string(), status.message());
   }
+  SpecialIds own() const {
+    return {.bos = sp_.bos_id(), .eos = sp_.eos_id(), .pad = sp_.pad_id(), .unk = sp_.unk_id()};
+  }
+  std::vector<std::int32_t> encode(std::string_view text) const override {
+    std::vector<int> ids;
+    const auto status = sp_.Encode(text, &ids);
+    if (!status.ok()) fail("tokenizer could not encode text: {}", status.message());
+    return {ids.begin(), ids.end()};
+  }
+  std::string decode(std::span<const std::int32_t> ids, bool) const override {
+    const std::vector<int> v(ids.begin(), ids.end());
+    std::string text;
+    const auto status = sp_.Decode(v, &text);
+    if (!status.ok()) fail("tokenizer could not decode ids: {}", status.message());
+    return text;
+  }
+  std::optional<std::string> id_to_piece(std::int32_t id) const override {
+    if (id < 0 || id >= sp_.GetPieceSize()) return std::nullopt;
+    return sp_.IdToPiece(id);
+  }
+  std::optional<std::int32_t> piece_to_id(std::string_view piece) const override {
+    const int id = sp_.PieceToId(piece);
+    // PieceToId answers unk for an unknown piece: only the unk piece itself maps there.
+    if (id == sp_.unk_id() && sp_.IdToPiece(id) != piece) return std::nullopt;
+    return id;
+  }
+  int vocab_size() const override { return sp_.GetPieceSize(); }
+  std::pair<std::vector<std::int32_t>, std::vector<std::int32_t>> around(const SpecialIds& ids) const override {
+    return {{ids.bos}, {}};
+  }
+  std::string content_hash() const override {
+    Sha256 h;
+    for (int id = 0; id < sp_.GetPieceSize(); ++id) {
+      const int type = sp_.IsControl(id) ? 1 : sp_.IsUnknown(id) ? 2 : sp_.IsByte(id) ? 3 : sp_.IsUnused(id) ? 4 : 0;
+      h.update(fmt::format("{}\t{:.9g}\t{}\n", sp_.IdToPiece(id), sp_.GetScore(id), type));
+    }
+    return h.hex();
+  }
+
+ private:
+  sentencepiece::SentencePieceProcessor sp_;
+};
+
+class TokenizerJsonBackend : public Tokenizer::Backend {
+ public:
+  explicit TokenizerJsonBackend(const fs::path& file) : json_(file), bytes_(read_file(file)) {}
+  std::vector<std::int32_t> encode(std::string_view text) const override { return json_.encode(text); }
+  std::string decode(std::span<const std::int32_t> ids, bool skip_special) const override {
+    return json_.decode(ids, skip_special);
+  }
+  std::optional<std::string> id_to_piece(std::int32_t id) const override { return json_.id_to_piece(id); }
+  std::optional<std::int32_t> piece_to_id(std::string_view piece) const override { return json_.piece_to_id(piece); }
+  int vocab_size() const override { return json_.vocab_size(); }
+  std::pair<std::vector<std::int32_t>, std::vector<std::int32_t>> around(const SpecialIds&) const override {
+    return json_.special_tokens_around();
+  }
+  std::string content_hash() const override { return sha256_hex(bytes_); }
+
+ private:
+  TokenizerJson json_;
+  std::string bytes_;
+};
+
+// The tokenizer file `path` names: itself, or the tokenizer.json / tokenizer.model of a folder.
+fs::path tokenizer_file(const fs::path& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    for (const char* name : {"tokenizer.json", "tokenizer.model"}) {
+      if (fs::is_regular_file(path / name, ec)) return path / name;
+    }
+    fail("{} holds no tokenizer (neither tokenizer.json nor tokenizer.model)", path.string());
+  }
+  if (!fs::exists(path, ec)) fail("file not found: {}", path.string());
+  return path;
+}
+
+}  // namespace
+
+
+Tokenizer::Tokenizer(const fs::path& path) : file_(tokenizer_file(path)) {
+  if (file_.extension() == ".json") {
+    kind_ = TokenizerKind::tokenizer_json;
+    backend_ = std::make_unique<TokenizerJsonBackend>(file_);
+  } else {
+    kind_ = TokenizerKind::sentencepiece;
+    auto sp = std::make_unique<SentencePieceBackend>(file_);
+    own_ = sp->own();
+    backend_ = std::move(sp);
+  }
+  special_ = read_special_ids(
+      file_.parent_path(), [this](std::string_view piece) { return backend_->piece_to_id(piece); }, own_,
+      backend_->vocab_size());
 }
 
 Tokenizer::~Tokenizer() = default;
 Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
-int Tokenizer::vocab_size() const { return impl_->sp.GetPieceSize(); }
+int Tokenizer::vocab_size() const { return backend_->vocab_size(); }
 
 std::string Tokenizer::fingerprint() const {
+  // A SentencePiece model with its own ids keeps the plain content hash, the identity datasets
+  // and checkpoints made before other tokenizers existed carry.
+  if (kind_ == TokenizerKind::sentencepiece && special_ == own_) return backend_->content_hash();
   Sha256 h;
-  for (int id = 0; id < impl_->sp.GetPieceSize(); ++id) {
-    const int type = impl_->sp.IsControl(id) ? 1 : impl_->sp.IsUnknown(id) ? 2
-                     : impl_->sp.IsByte(id)  ? 3 : impl_->sp.IsUnused(id) ? 4 : 0;
-    h.update(fmt::format("{}\t{:.9g}\t{}\n", impl_->sp.IdToPiece(id), impl_->sp.GetScore(id), type));
-  }
+  h.update(backend_->content_hash());
+  h.update(fmt::format("\n{}\n", describe(special_)));
   return h.hex();
 }
 
-std::vector<std::int32_t> Tokenizer::encode(std::string_view text) const {
-  std::vector<int> ids;
-  const auto status = impl_->sp.Encode(text, &ids);
-  if (!status.ok()) fail("tokenizer could not encode text: {}", status.message());
-  return {ids.begin(), ids.end()};
+std::vector<std::int32_t> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
+  if (!add_special_tokens) return backend_->encode(text);
+  const auto [before, after] = backend_->around(special_);
+  std::vector<std::int32_t> ids = before;
+  const auto body = backend_->encode(text);
+  ids.insert(ids.end(), body.begin(), body.end());
+  ids.insert(ids.end(), after.begin(), after.end());
+  return ids;
 }
 
 std::vector<std::vector<std::int32_t>> Tokenizer::encode_batch(
@@ -178,12 +292,20 @@ std::vector<std::vector<std::int32_t>> Tokenizer::encode_batch(
   return out;
 }
 
-std::string Tokenizer::decode(std::span<const std::int32_t> ids) const {
-  const std::vector<int> v(ids.begin(), ids.end());
-  std::string text;
-  const auto status = impl_->sp.Decode(v, &text);
-  if (!status.ok()) fail("tokenizer could not decode ids: {}", status.message());
-  return text;
+std::string Tokenizer::decode(std::span<const std::int32_t> ids, bool skip_special_tokens) const {
+  return backend_->decode(ids, skip_special_tokens);
+}
+
+std::optional<std::string> Tokenizer::id_to_piece(std::int32_t id) const { return backend_->id_to_piece(id); }
+
+std::optional<std::int32_t> Tokenizer::piece_to_id(std::string_view piece) const {
+  return backend_->piece_to_id(piece);
+}
+
+void Tokenizer::save(const fs::path& dir) const {
+  fs::create_directories(dir);
+  write_file_atomic(dir / file_.filename(), read_file(file_));
+  if (kind_ == TokenizerKind::tokenizer_json || special_ != own_) write_special_ids(dir, special_);
 }
 
 }  // namespace collapse

@@ -249,6 +249,7 @@ Samples generate_generation(const ArmRun& r, std::int64_t k, GPT& model) {
   o.sampler = s.sampler;
   o.decode = s.generate.decode;
   o.prompt_repeat = s.curate.best_of_k;
+  o.special = r.data.tokenizer().special();
   o.names = [&r](const std::string& key) {
     const auto settings = sampler_settings();
     const bool sampler = std::any_of(settings.begin(), settings.end(),
@@ -329,7 +330,8 @@ void score_and_curate(const ArmRun& r, std::int64_t k, GPT& model, GPT& gen0, co
   Progress progress(tag + " score", 0, "steps");
   std::int64_t step = 0;
   progress.update(++step, "real test perplexity");
-  const auto test_stream = document_stream(r.data.split("test"), Tokenizer::kBosId, Tokenizer::kEosId);
+  const auto test_stream = document_stream(r.data.split("test"), r.data.tokenizer().bos_id(),
+                                            r.data.tokenizer().eos_id());
   const EvalResult test = evaluate_stream(model, test_stream, r.device);
 
   TokenCorpus synthetic;
@@ -350,7 +352,7 @@ void score_and_curate(const ArmRun& r, std::int64_t k, GPT& model, GPT& gen0, co
   options.self_bleu = {s.score.self_bleu_hypotheses, s.score.self_bleu_references,
                        phase_seed(r.seed, k, kBleuSeed)};
   options.device = r.device;
-  const ScoreResult scores = score_corpus({synthetic, texts, real, &gen0}, options,
+  const ScoreResult scores = score_corpus({synthetic, texts, real, &gen0, r.data.tokenizer().special()}, options,
                                           [&](const std::string& what) {
                                             progress.update(++step, what);
                                             if (step > 2) fault_point("score", k);
@@ -374,7 +376,8 @@ void score_and_curate(const ArmRun& r, std::int64_t k, GPT& model, GPT& gen0, co
     progress.update(++step, "perplexity for curation");
     std::vector<std::vector<std::int32_t>> docs;
     for (const auto& d : samples.documents) docs.push_back(d.tokens);
-    ppl = perplexities_of(document_perplexities(gen0, docs, Tokenizer::kBosId, Tokenizer::kEosId, r.device));
+    ppl = perplexities_of(document_perplexities(gen0, docs, r.data.tokenizer().bos_id(),
+                                                    r.data.tokenizer().eos_id(), r.device));
   }
   const Curated curated = curate(s.curate, synthetic, ppl, phase_seed(r.seed, k, kMinHashSeed));
   record["curation"] = {{"kept", curated.kept.size()}, {"removed", curated.removed}};

@@ -17,16 +17,11 @@
 #endif
 
 namespace collapse {
-namespace {
-
-constexpr std::int32_t kBos = Tokenizer::kBosId, kPad = Tokenizer::kPadId;
-
-}  // namespace
-
 LeftPaddedPrompts left_pad_prompts(const std::vector<const std::vector<std::int32_t>*>& prompts,
-                                   std::int64_t width, std::int64_t capacity) {
+                                   std::int64_t width, std::int64_t capacity,
+                                   const SpecialIds& special) {
   const auto B = static_cast<std::int64_t>(prompts.size());
-  LeftPaddedPrompts out{at::full({B, width}, kPad, at::kLong), at::zeros({B, capacity}, at::kInt),
+  LeftPaddedPrompts out{at::full({B, width}, special.pad, at::kLong), at::zeros({B, capacity}, at::kInt),
                         at::empty({B}, at::kInt), at::empty({B}, at::kLong)};
   auto tok = out.tokens.accessor<std::int64_t, 2>();
   auto hist = out.history.accessor<std::int32_t, 2>();
@@ -38,7 +33,7 @@ LeftPaddedPrompts left_pad_prompts(const std::vector<const std::vector<std::int3
     if (offset < 0 || length > capacity) {
       fail("BOS + a prompt of {} tokens exceeds the {} slots given to it", p.size(), width);
     }
-    tok[b][offset] = kBos, hist[b][0] = kBos;
+    tok[b][offset] = special.bos, hist[b][0] = special.bos;
     for (std::size_t i = 0; i < p.size(); ++i) {
       tok[b][offset + 1 + static_cast<std::int64_t>(i)] = p[i];
       hist[b][1 + static_cast<std::int64_t>(i)] = p[i];
@@ -85,9 +80,11 @@ bool FixedStepDecoder::can_capture(const SamplerConfig& sampler, const ModelConf
 
 FixedStepDecoder::FixedStepDecoder(GPT model, const SamplerConfig& sampler, std::int64_t batch,
                                    std::int64_t width, std::int64_t max_tokens,
-                                   const c10::Device& device, bool capture)
+                                   const SpecialIds& special, const c10::Device& device,
+                                   bool capture)
     : model_(std::move(model)),
       sampler_(sampler),
+      special_(special),
       batch_(batch),
       width_(width),
       capacity_(width + max_tokens),
@@ -181,7 +178,7 @@ void FixedStepDecoder::start(const std::vector<const std::vector<std::int32_t>*>
   if (static_cast<std::int64_t>(prompts.size()) != batch_) {
     fail("FixedStepDecoder::start: {} prompts for a batch of {}", prompts.size(), batch_);
   }
-  const auto [tokens, history, lengths, pad] = left_pad_prompts(prompts, width_, capacity_);
+  const auto [tokens, history, lengths, pad] = left_pad_prompts(prompts, width_, capacity_, special_);
   on_stream([&] {
     const at::Tensor device_tokens = tokens.to(device_);
     if (cache_.keys.empty()) {

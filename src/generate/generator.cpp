@@ -7,7 +7,6 @@
 #include <limits>
 #include <optional>
 
-#include "collapse/data/tokenizer.h"
 #include "collapse/generate/fixed_step_decoder.h"
 #include "collapse/generate/philox.h"
 #include "collapse/generate/sampler_batch.h"
@@ -17,7 +16,6 @@
 namespace collapse {
 namespace {
 
-constexpr std::int32_t kEos = Tokenizer::kEosId;
 
 // The rows of one batch being decoded, in the layout sample_tokens() reads.
 struct Rows {
@@ -45,11 +43,11 @@ struct Rows {
 // Runs BOS + prompt of every row through the model (left-padded to a common length) with room for
 // `max_tokens` more slots.
 Rows prefill(GPT& model, const std::vector<const std::vector<std::int32_t>*>& prompts,
-             std::int64_t max_tokens, const c10::Device& device) {
+             const SpecialIds& special, std::int64_t max_tokens, const c10::Device& device) {
   std::int64_t width = 0;
   for (const auto* p : prompts) width = std::max<std::int64_t>(width, 1 + static_cast<std::int64_t>(p->size()));
   const std::int64_t capacity = width + max_tokens;
-  const auto [tokens, history, lengths, pad] = left_pad_prompts(prompts, width, capacity);
+  const auto [tokens, history, lengths, pad] = left_pad_prompts(prompts, width, capacity, special);
   Rows rows;
   rows.cache = DecodeCache(pad.to(device), capacity);
   rows.history = history.to(device);
@@ -81,7 +79,7 @@ bool take_token(BatchContext& ctx, GeneratedDocument& d, std::int64_t token, std
     fail("document {}: every next-token logit is -inf or NaN at generated position {} (a "
          "diverged model, or a sampler chain that removes every token)", d.id, g);
   }
-  if (token == kEos) {
+  if (token == ctx.options.special.eos) {
     d.ended_with_eos = true;
   } else {
     d.tokens.push_back(static_cast<std::int32_t>(token));
@@ -97,7 +95,7 @@ bool take_token(BatchContext& ctx, GeneratedDocument& d, std::int64_t token, std
 void sample_batch(BatchContext& ctx, std::vector<GeneratedDocument*> docs,
                   const std::vector<const std::vector<std::int32_t>*>& prompts) {
   const GenerateOptions& o = ctx.options;
-  Rows rows = prefill(ctx.model, prompts, o.max_tokens, ctx.device);
+  Rows rows = prefill(ctx.model, prompts, o.special, o.max_tokens, ctx.device);
   for (std::int64_t g = 0; g < o.max_tokens && !docs.empty(); ++g) {
     const auto R = static_cast<std::int64_t>(docs.size());
     at::Tensor uniforms = at::empty({R}, at::kFloat), banned = at::full({R}, -1, at::kInt);
@@ -105,7 +103,7 @@ void sample_batch(BatchContext& ctx, std::vector<GeneratedDocument*> docs,
       uniforms[r] = sampling_uniform(o.seed, static_cast<std::uint64_t>(docs[static_cast<std::size_t>(r)]->id),
                                      static_cast<std::uint64_t>(g));
     }
-    if (g < o.min_tokens) banned.fill_(kEos);
+    if (g < o.min_tokens) banned.fill_(o.special.eos);
     const at::Tensor next =
         sample_tokens(o.sampler, rows.logits, {rows.history, rows.lengths, rows.prompt_lengths},
                       uniforms.to(ctx.device), banned.to(ctx.device));
@@ -151,7 +149,7 @@ void sample_fixed(BatchContext& ctx, FixedStepDecoder& decoder, std::vector<Gene
       if (!docs[r]) continue;
       uniforms[r] = sampling_uniform(o.seed, static_cast<std::uint64_t>(docs[r]->id),
                                      static_cast<std::uint64_t>(g));
-      banned[r] = g < o.min_tokens ? kEos : -1;
+      banned[r] = g < o.min_tokens ? o.special.eos : -1;
     }
     const std::int64_t* picked = decoder.step(uniforms, banned);
     for (std::size_t r = 0; r < B; ++r) {
@@ -194,7 +192,7 @@ void beam_batch(BatchContext& ctx, std::vector<GeneratedDocument*> docs,
   const GenerateOptions& o = ctx.options;
   const std::int64_t K = o.sampler.beams;
   const auto D = static_cast<std::int64_t>(docs.size());
-  Rows rows = prefill(ctx.model, prompts, o.max_tokens, ctx.device);
+  Rows rows = prefill(ctx.model, prompts, o.special, o.max_tokens, ctx.device);
   rows.select(at::arange(D, at::TensorOptions().dtype(at::kLong).device(ctx.device)).repeat_interleave(K));
   std::vector<BeamDocument> state;
   for (GeneratedDocument* d : docs) {
@@ -212,7 +210,7 @@ void beam_batch(BatchContext& ctx, std::vector<GeneratedDocument*> docs,
     const auto A = static_cast<std::int64_t>(active.size());
     at::Tensor logp = at::log_softmax(rows.logits.to(at::kFloat), -1);
     apply_penalties(o.sampler, logp, rows.history, rows.lengths, rows.prompt_lengths);
-    if (g < o.min_tokens) logp.select(1, kEos).fill_(neg_inf);
+    if (g < o.min_tokens) logp.select(1, o.special.eos).fill_(neg_inf);
     std::vector<double> running;
     for (const BeamDocument* s : active) running.insert(running.end(), s->scores.begin(), s->scores.end());
     const at::Tensor base = at::tensor(at::ArrayRef<double>(running), at::kDouble).to(ctx.device);
@@ -235,7 +233,7 @@ void beam_batch(BatchContext& ctx, std::vector<GeneratedDocument*> docs,
         if (score == neg_inf) break;
         const std::int64_t beam = idx[a][c] / V, token = idx[a][c] % V;
         const auto& prefix = s.beams[static_cast<std::size_t>(beam)];
-        if (token == kEos) {
+        if (token == o.special.eos) {
           if (c < K) s.add({length_normalised(score, g + 1, o.sampler.length_penalty), prefix},
                            static_cast<std::size_t>(K));
           continue;
@@ -313,6 +311,13 @@ void validate(const GenerateOptions& o, const ModelConfig& model,
   if (o.batch_size < 1) fail("{} must be at least 1, got {}", name("batch_size"), o.batch_size);
   if (o.prompt_repeat < 1) fail("prompt_repeat must be at least 1, got {}", o.prompt_repeat);
   if (prompts.empty()) fail("no prompts to generate from");
+  const SpecialIds& s = o.special;
+  for (const std::int32_t id : {s.bos, s.eos, s.pad}) {
+    if (id < 0 || id >= model.vocab_size) {
+      fail("the special ids {} do not fit the model's vocabulary of {} (are they the tokenizer's?)",
+           describe(s), model.vocab_size);
+    }
+  }
   const std::int64_t longest = longest_prompt(prompts);
   const auto needed = 1 + longest + o.max_tokens;
   if (needed > model.context) {
@@ -392,7 +397,8 @@ std::vector<GeneratedDocument> generate(GPT& model,
   std::optional<FixedStepDecoder> decoder;
   if (mode == DecodeMode::fixed || mode == DecodeMode::graph) {
     decoder.emplace(model, options.sampler, std::min(options.batch_size, options.documents),
-                    1 + longest_prompt(prompts), options.max_tokens, device, mode == DecodeMode::graph);
+                    1 + longest_prompt(prompts), options.max_tokens, options.special, device,
+                    mode == DecodeMode::graph);
   }
   std::vector<GeneratedDocument> out(static_cast<std::size_t>(options.documents));
   BatchContext ctx{model, options, device, 0, 0, progress};

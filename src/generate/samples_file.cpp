@@ -77,7 +77,7 @@ void write_dir(const fs::path& out, const Samples& samples, const Tokenizer& tok
     const std::int64_t vocab = tokenizer.vocab_size();
     write_token_file(tmp / "samples.tok", docs, vocab);
     write_token_file(tmp / "prompts.tok", samples.prompts, vocab);
-    fs::copy_file(tokenizer.model_path(), tmp / "tokenizer.model");
+    tokenizer.save(tmp);
     write_file_atomic(tmp / "samples.txt", excerpt(samples, tokenizer));
     nlohmann::json provenance = samples.provenance;
     provenance["format"] = kFormat;
@@ -224,7 +224,7 @@ void for_each_sample_json(const fs::path& path,
                           const std::function<void(const nlohmann::json&)>& emit) {
   if (fs::is_directory(path)) {
     const Samples s = read_dir(path);
-    const Tokenizer tokenizer(path / "tokenizer.model");
+    const Tokenizer tokenizer(path);
     for (const SampleDocument& d : s.documents) {
       emit(document_json(d, s.prompts[static_cast<std::size_t>(d.prompt_id)], tokenizer));
     }

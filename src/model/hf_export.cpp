@@ -22,7 +22,7 @@ std::string hf_name(const std::string& ours) {
   return ours.rfind("lm_head.", 0) == 0 ? ours : "model." + ours;
 }
 
-json hf_config(const ModelConfig& c, const CheckpointMeta& meta) {
+json hf_config(const ModelConfig& c, const CheckpointMeta& meta, const SpecialIds& special) {
   return {{"architectures", {"LlamaForCausalLM"}},
           {"model_type", "llama"},
           {"vocab_size", c.vocab_size},
@@ -44,9 +44,9 @@ json hf_config(const ModelConfig& c, const CheckpointMeta& meta) {
           {"mlp_bias", false},
           {"tie_word_embeddings", c.tie_embeddings},
           {"initializer_range", 0.02},
-          {"bos_token_id", Tokenizer::kBosId},
-          {"eos_token_id", Tokenizer::kEosId},
-          {"pad_token_id", Tokenizer::kPadId},
+          {"bos_token_id", special.bos},
+          {"eos_token_id", special.eos},
+          {"pad_token_id", special.pad},
           {"torch_dtype", "float32"},
           {"use_cache", true},
           {"collapse", {{"model", c.to_json()}, {"tokenizer", meta.tokenizer}, {"state", meta.state}}}};
@@ -54,7 +54,7 @@ json hf_config(const ModelConfig& c, const CheckpointMeta& meta) {
 
 }  // namespace
 
-void export_hf(GPT& model, const CheckpointMeta& meta, const fs::path& tokenizer_model,
+void export_hf(GPT& model, const CheckpointMeta& meta, const Tokenizer& tokenizer,
                const fs::path& out_dir) {
   NamedTensors tensors;
   for (const auto& item : model->named_parameters()) {
@@ -69,8 +69,8 @@ void export_hf(GPT& model, const CheckpointMeta& meta, const fs::path& tokenizer
   fs::create_directories(tmp);
   try {
     write_safetensors(tmp / "model.safetensors", tensors, {{"format", "pt"}});
-    write_file_atomic(tmp / "tokenizer.model", read_file(tokenizer_model));
-    write_file_atomic(tmp / "config.json", hf_config(meta.model, meta).dump(2) + "\n");
+    tokenizer.save(tmp);
+    write_file_atomic(tmp / "config.json", hf_config(meta.model, meta, tokenizer.special()).dump(2) + "\n");
     replace_dir(tmp, dest);
   } catch (...) {
     fs::remove_all(tmp, ec);

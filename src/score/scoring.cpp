@@ -136,8 +136,8 @@ ScoreResult score_corpus(const ScoreInputs& in, const ScoreOptions& options,
   const auto synthetic_docs = documents_of(in.synthetic);
   if (any({"ppl_mean", "ppl_median", "ppl_p10", "ppl_p90"})) {
     tell("perplexity of the synthetic documents");
-    const auto per_doc = document_perplexities(*in.model, synthetic_docs, Tokenizer::kBosId,
-                                               Tokenizer::kEosId, options.device, options.batch_tokens);
+    const auto per_doc = document_perplexities(*in.model, synthetic_docs, in.special.bos,
+                                               in.special.eos, options.device, options.batch_tokens);
     r.document_perplexities = perplexities_of(per_doc);
     const PerplexitySummary s = summarize_perplexities(r.document_perplexities);
     for (const auto& [name, value] : std::initializer_list<std::pair<const char*, double>>{
@@ -164,9 +164,9 @@ ScoreResult score_corpus(const ScoreInputs& in, const ScoreOptions& options,
     const auto real_docs = documents_of(real_windows.windows);
     r.sizes["precision_recall_window"] = window;
     r.sizes["precision_recall_real_windows"] = real_windows.available;
-    const at::Tensor real = document_features(*in.model, real_docs, Tokenizer::kBosId, options.device,
+    const at::Tensor real = document_features(*in.model, real_docs, in.special.bos, options.device,
                                               options.batch_tokens);
-    const at::Tensor synthetic = document_features(*in.model, synthetic_docs, Tokenizer::kBosId,
+    const at::Tensor synthetic = document_features(*in.model, synthetic_docs, in.special.bos,
                                                    options.device, options.batch_tokens);
     const PrecisionRecall pr = precision_recall(real, synthetic, k);
     if (want.count("precision")) r.metrics["precision"] = pr.precision;

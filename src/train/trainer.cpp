@@ -226,9 +226,9 @@ TrainResult train(const TrainOptions& options, const std::function<void(const St
          train_file.vocab_size(), data.vocab_size());
   }
   const std::vector<std::int32_t> train_stream =
-      document_stream(train_file, Tokenizer::kBosId, Tokenizer::kEosId);
+      document_stream(train_file, data.tokenizer().bos_id(), data.tokenizer().eos_id());
   const std::vector<std::int32_t> valid_stream =
-      document_stream(data.split("valid"), Tokenizer::kBosId, Tokenizer::kEosId);
+      document_stream(data.split("valid"), data.tokenizer().bos_id(), data.tokenizer().eos_id());
   const bool can_eval = valid_stream.size() >= 2;
 
   const std::int64_t C = config.context;

@@ -111,7 +111,7 @@ bool lists_flag(const std::string& help, const std::string& flag) {
 TEST(Cli, EveryCommandHasHelpWithAnExample) {
   const auto names = commands();
   EXPECT_EQ(names, (std::set<std::string>{"prepare", "train", "eval", "export", "generate", "show",
-                                          "score", "run", "sweep", "report"}));
+                                          "score", "run", "sweep", "report", "tokenize"}));
   for (const std::string& name : names) {
     const auto r = run_collapse({name, "--help"});
     EXPECT_EQ(r.exit_code, 0) << name;

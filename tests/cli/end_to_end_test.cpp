@@ -51,12 +51,12 @@ const Pipeline& pipeline() {
 // predicted test tokens (t_1..t_{M-1}, BOS/EOS included) that `collapse eval` scores.
 double unigram_perplexity(const Dataset& data) {
   std::vector<double> counts(data.vocab_size(), 1.0);
-  for (std::int32_t t : document_stream(data.split("train"), Tokenizer::kBosId, Tokenizer::kEosId)) {
+  for (std::int32_t t : document_stream(data.split("train"), Tokenizer::kTrainedIds.bos, Tokenizer::kTrainedIds.eos)) {
     counts[t] += 1;
   }
   double total = 0;
   for (double c : counts) total += c;
-  const auto test = document_stream(data.split("test"), Tokenizer::kBosId, Tokenizer::kEosId);
+  const auto test = document_stream(data.split("test"), Tokenizer::kTrainedIds.bos, Tokenizer::kTrainedIds.eos);
   double nll = 0;
   for (std::size_t i = 1; i < test.size(); ++i) nll -= std::log(counts[test[i]] / total);
   return std::exp(nll / static_cast<double>(test.size() - 1));

@@ -10,6 +10,7 @@
 
 #include <iostream>
 
+#include "collapse/data/tokenizer.h"
 #include "collapse/generate/fixed_step_decoder.h"
 #include "collapse/generate/generator.h"
 #include "collapse/generate/philox.h"
@@ -84,8 +85,8 @@ TEST(DecodeGraph, ReplaysExactlyWhatTheStepComputesEagerlyAcrossBatches) {
     s.temperature = 1.2f;
     if (penalties) s.repetition_penalty = 1.3f, s.frequency_penalty = 0.2f;
     const std::int64_t B = 24, width = 9, steps = 30;
-    FixedStepDecoder graph(m, s, B, width, steps, at::Device(at::kCUDA, 0), /*capture=*/true);
-    FixedStepDecoder eager(m, s, B, width, steps, at::Device(at::kCUDA, 0), /*capture=*/false);
+    FixedStepDecoder graph(m, s, B, width, steps, Tokenizer::kTrainedIds, at::Device(at::kCUDA, 0), /*capture=*/true);
+    FixedStepDecoder eager(m, s, B, width, steps, Tokenizer::kTrainedIds, at::Device(at::kCUDA, 0), /*capture=*/false);
     for (int batch = 0; batch < 3; ++batch) {
       // Left padding differs between rows (mixed lengths) and between batches.
       const auto p = prompts(B, 2 + batch * 3, batch * 11, /*mixed=*/batch != 1);
@@ -102,6 +103,7 @@ TEST(DecodeGraph, GenerateWithGraphsGivesTheFixedStepsDocumentsAndMostlyTheEager
   GPT m = cuda_model();
   const at::Device cuda(at::kCUDA, 0);
   GenerateOptions o;
+  o.special = Tokenizer::kTrainedIds;
   o.documents = 100;
   o.batch_size = 32;  // four batches, the last one short
   o.max_tokens = 40;
@@ -137,6 +139,7 @@ TEST(DecodeGraph, AutoModePicksGraphsForKernelChainsOnly) {
   GPT m = cuda_model();
   const at::Device cuda(at::kCUDA, 0);
   GenerateOptions o;
+  o.special = Tokenizer::kTrainedIds;
   const auto p = prompts(2, 3, 0);
   EXPECT_EQ(resolve_decode_mode(o, m->config(), p, cuda), DecodeMode::graph);
   o.sampler.typical_p = 0.9f;  // the CPU reference's step: no graph

@@ -62,13 +62,13 @@ TEST(DecodeAt, GivesDecodesLogitsAtEverySlotOfALeftPaddedBatch) {
   const auto prompts = mixed_prompts();
   const auto B = static_cast<std::int64_t>(prompts.size());
   const std::int64_t width = 10, steps = 6;
-  at::Tensor tokens = at::full({B, width}, Tokenizer::kPadId, at::kLong);
+  at::Tensor tokens = at::full({B, width}, Tokenizer::kTrainedIds.pad, at::kLong);
   at::Tensor pad = at::empty({B}, at::kLong);
   for (std::int64_t b = 0; b < B; ++b) {
     const auto& p = prompts[static_cast<std::size_t>(b)];
     const auto length = 1 + static_cast<std::int64_t>(p.size());
     pad[b] = width - length;
-    tokens[b][width - length] = Tokenizer::kBosId;
+    tokens[b][width - length] = Tokenizer::kTrainedIds.bos;
     for (std::size_t i = 0; i < p.size(); ++i) tokens[b][width - length + 1 + static_cast<std::int64_t>(i)] = p[i];
   }
   DecodeCache grown(pad, width + steps), fixed(pad, width + steps);
@@ -88,13 +88,14 @@ TEST(FixedStepDecoder, StepsGiveTheEagerDecodersTokensRowByRow) {
   GPT m = tiny_model();
   const auto prompts = mixed_prompts();
   GenerateOptions o;
+  o.special = Tokenizer::kTrainedIds;
   o.documents = static_cast<std::int64_t>(prompts.size());
   o.max_tokens = 12;
   o.seed = 8;
   o.sampler.top_k = 20;
   o.decode = DecodeMode::eager;
   const auto eager = generate(m, prompts, o, at::kCPU);
-  FixedStepDecoder decoder(m, o.sampler, o.documents, 10, o.max_tokens, at::kCPU, /*capture=*/false);
+  FixedStepDecoder decoder(m, o.sampler, o.documents, 10, o.max_tokens, o.special, at::kCPU, /*capture=*/false);
   std::vector<const std::vector<std::int32_t>*> rows;
   for (const auto& p : prompts) rows.push_back(&p);
   decoder.start(rows);
@@ -107,7 +108,7 @@ TEST(FixedStepDecoder, StepsGiveTheEagerDecodersTokensRowByRow) {
     const std::int64_t* t = decoder.step(u, ban);
     for (std::size_t r = 0; r < prompts.size(); ++r) {
       if (ended[r]) continue;
-      if (t[r] == Tokenizer::kEosId) {
+      if (t[r] == Tokenizer::kTrainedIds.eos) {
         ended[r] = true;
       } else {
         got[r].push_back(static_cast<std::int32_t>(t[r]));
@@ -126,6 +127,7 @@ TEST(DecodeAt, RefusesACacheThatWasNeverFilled) {
 TEST(FixedDecode, SamplingGivesTheEagerDecodersDocuments) {
   GPT m = tiny_model();
   GenerateOptions o;
+  o.special = Tokenizer::kTrainedIds;
   o.documents = 11;
   o.max_tokens = 14;
   o.batch_size = 4;  // three batches, the last one short: padding rows run and are ignored
@@ -138,6 +140,7 @@ TEST(FixedDecode, SamplingGivesTheEagerDecodersDocuments) {
 TEST(FixedDecode, PenaltiesMinTokensAndGreedyGiveTheEagerDecodersDocuments) {
   GPT m = tiny_model();
   GenerateOptions o;
+  o.special = Tokenizer::kTrainedIds;
   o.documents = 7;
   o.max_tokens = 12;
   o.min_tokens = 5;
@@ -159,6 +162,7 @@ TEST(FixedDecode, DocumentsThatEndEarlyLeaveTheOthersUnchanged) {
   // Documents end at different steps while their batch keeps running.
   GPT m = tiny_model();
   GenerateOptions o;
+  o.special = Tokenizer::kTrainedIds;
   o.documents = 16;
   o.max_tokens = 20;
   o.batch_size = 16;
@@ -174,6 +178,7 @@ TEST(FixedDecode, DocumentsThatEndEarlyLeaveTheOthersUnchanged) {
 TEST(DecodeMode, AutoIsEagerOffCudaAndGraphCannotBeHadOnTheCpu) {
   GPT m = tiny_model();
   GenerateOptions o;
+  o.special = Tokenizer::kTrainedIds;
   EXPECT_EQ(resolve_decode_mode(o, m->config(), mixed_prompts(), at::kCPU), DecodeMode::eager);
   o.decode = DecodeMode::fixed;
   EXPECT_EQ(resolve_decode_mode(o, m->config(), mixed_prompts(), at::kCPU), DecodeMode::fixed);
@@ -197,16 +202,16 @@ TEST(DecodeMode, TheTableNamesEveryModeOnce) {
 
 TEST(FixedStepDecoder, RefusesStepsBeforeStartAndACacheBeyondTheContext) {
   GPT m = tiny_model();  // context 48
-  FixedStepDecoder decoder(m, SamplerConfig{}, 2, 3, 2, at::kCPU, /*capture=*/false);
+  FixedStepDecoder decoder(m, SamplerConfig{}, 2, 3, 2, Tokenizer::kTrainedIds, at::kCPU, /*capture=*/false);
   const std::vector<float> u{0.5f, 0.5f};
   const std::vector<std::int32_t> ban{-1, -1};
   EXPECT_THROW(decoder.step(u, ban), Error);
-  EXPECT_THROW(FixedStepDecoder(m, SamplerConfig{}, 2, 10, 39, at::kCPU, false), Error);
+  EXPECT_THROW(FixedStepDecoder(m, SamplerConfig{}, 2, 10, 39, Tokenizer::kTrainedIds, at::kCPU, false), Error);
 }
 
 TEST(FixedStepDecoder, RefusesMoreStepsThanItHasRoomFor) {
   GPT m = tiny_model();
-  FixedStepDecoder decoder(m, SamplerConfig{}, 2, 3, 2, at::kCPU, /*capture=*/false);
+  FixedStepDecoder decoder(m, SamplerConfig{}, 2, 3, 2, Tokenizer::kTrainedIds, at::kCPU, /*capture=*/false);
   const std::vector<std::int32_t> prompt{4, 5};
   decoder.start({&prompt, &prompt});
   const std::vector<float> u{0.5f, 0.5f};

@@ -41,7 +41,7 @@ std::vector<std::vector<std::int32_t>> prompts_of_mixed_lengths() {
 }
 
 at::Tensor with_bos(const std::vector<std::int32_t>& prompt) {
-  std::vector<std::int64_t> ids{Tokenizer::kBosId};
+  std::vector<std::int64_t> ids{Tokenizer::kTrainedIds.bos};
   ids.insert(ids.end(), prompt.begin(), prompt.end());
   return at::tensor(at::ArrayRef<std::int64_t>(ids), at::kLong).unsqueeze(0);
 }
@@ -59,7 +59,7 @@ TEST(DecodeCache, LeftPaddedBatchGivesEachPromptsOwnLogits) {
   torch::NoGradGuard no_grad;
   const auto prompts = prompts_of_mixed_lengths();
   const std::int64_t B = static_cast<std::int64_t>(prompts.size()), width = 10;
-  at::Tensor tokens = at::full({B, width}, Tokenizer::kPadId, at::kLong);
+  at::Tensor tokens = at::full({B, width}, Tokenizer::kTrainedIds.pad, at::kLong);
   at::Tensor pad = at::empty({B}, at::kLong);
   for (std::int64_t b = 0; b < B; ++b) {
     const at::Tensor p = with_bos(prompts[b]);
@@ -96,6 +96,7 @@ TEST(DecodeCache, SelectingRowsKeepsTheirState) {
 TEST(Generate, SameSeedSameDocumentsWhateverTheBatchSize) {
   GPT m = tiny_model();
   GenerateOptions o;
+  o.special = Tokenizer::kTrainedIds;
   o.documents = 13;
   o.max_tokens = 12;
   o.seed = 77;
@@ -115,6 +116,7 @@ TEST(Generate, SameSeedSameDocumentsWhateverTheBatchSize) {
 TEST(Generate, APromptDecodedAloneOrInAMixedBatchGivesTheSameTokens) {
   GPT m = tiny_model();
   GenerateOptions o;
+  o.special = Tokenizer::kTrainedIds;
   o.max_tokens = 15;
   o.seed = 5;
   const auto prompts = prompts_of_mixed_lengths();
@@ -135,6 +137,7 @@ TEST(Generate, APromptDecodedAloneOrInAMixedBatchGivesTheSameTokens) {
 TEST(Generate, DocumentsTakePromptsRoundRobinAndRespectTheLengthLimits) {
   GPT m = tiny_model();
   GenerateOptions o;
+  o.special = Tokenizer::kTrainedIds;
   o.documents = 12;
   o.min_tokens = 4;
   o.max_tokens = 9;
@@ -144,7 +147,7 @@ TEST(Generate, DocumentsTakePromptsRoundRobinAndRespectTheLengthLimits) {
     EXPECT_EQ(d.prompt_id, d.id % 5);
     EXPECT_GE(d.tokens.size(), 4u);
     EXPECT_LE(d.tokens.size(), 9u);
-    for (std::int32_t t : d.tokens) EXPECT_NE(t, Tokenizer::kEosId);
+    for (std::int32_t t : d.tokens) EXPECT_NE(t, Tokenizer::kTrainedIds.eos);
     if (d.tokens.size() < 9u) {
       EXPECT_TRUE(d.ended_with_eos);
     }
@@ -154,6 +157,7 @@ TEST(Generate, DocumentsTakePromptsRoundRobinAndRespectTheLengthLimits) {
 TEST(Generate, GreedyIsTheArgmaxOfTheFullForwardAtEveryStep) {
   GPT m = tiny_model();
   GenerateOptions o;
+  o.special = Tokenizer::kTrainedIds;
   o.documents = 3;
   o.max_tokens = 10;
   o.min_tokens = 10;
@@ -165,7 +169,7 @@ TEST(Generate, GreedyIsTheArgmaxOfTheFullForwardAtEveryStep) {
     at::Tensor seq = with_bos(prompts[d.prompt_id]);
     for (std::int32_t t : d.tokens) {
       at::Tensor last = m->forward(seq)[0][-1].clone();
-      last[Tokenizer::kEosId] = -std::numeric_limits<float>::infinity();  // min_tokens
+      last[Tokenizer::kTrainedIds.eos] = -std::numeric_limits<float>::infinity();  // min_tokens
       EXPECT_EQ(last.argmax().item<std::int64_t>(), t);
       seq = at::cat({seq, at::full({1, 1}, t, at::kLong)}, 1);
     }
@@ -177,6 +181,7 @@ TEST(Generate, BeamSearchWithAsManyBeamsAsTokensFindsTheBestSequence) {
   // must return the exhaustive argmax of log p(t1) + log p(t2 | t1) (fixed length: no EOS).
   GPT m = tiny_model();
   GenerateOptions o;
+  o.special = Tokenizer::kTrainedIds;
   o.documents = 2;
   o.max_tokens = 2;
   o.min_tokens = 2;
@@ -187,15 +192,15 @@ TEST(Generate, BeamSearchWithAsManyBeamsAsTokensFindsTheBestSequence) {
   for (const auto& d : docs) {
     const at::Tensor prefix = with_bos(prompts[d.prompt_id]);
     at::Tensor first = at::log_softmax(m->forward(prefix)[0][-1], -1);
-    first[Tokenizer::kEosId] = -std::numeric_limits<float>::infinity();
+    first[Tokenizer::kTrainedIds.eos] = -std::numeric_limits<float>::infinity();
     double best = -1e300;
     std::vector<std::int32_t> best_seq;
     for (std::int64_t a = 0; a < kVocab; ++a) {
-      if (a == Tokenizer::kEosId) continue;
+      if (a == Tokenizer::kTrainedIds.eos) continue;
       const at::Tensor seq = at::cat({prefix, at::full({1, 1}, a, at::kLong)}, 1);
       const at::Tensor second = at::log_softmax(m->forward(seq)[0][-1], -1);
       for (std::int64_t b = 0; b < kVocab; ++b) {
-        if (b == Tokenizer::kEosId) continue;
+        if (b == Tokenizer::kTrainedIds.eos) continue;
         const double score = first[a].item<double>() + second[b].item<double>();
         if (score > best) best = score, best_seq = {static_cast<std::int32_t>(a), static_cast<std::int32_t>(b)};
       }
@@ -207,6 +212,7 @@ TEST(Generate, BeamSearchWithAsManyBeamsAsTokensFindsTheBestSequence) {
 TEST(Generate, BeamSearchIsDeterministicAndStopsAtEos) {
   GPT m = tiny_model();
   GenerateOptions o;
+  o.special = Tokenizer::kTrainedIds;
   o.documents = 4;
   o.max_tokens = 12;
   o.sampler.beams = 3;
@@ -217,7 +223,7 @@ TEST(Generate, BeamSearchIsDeterministicAndStopsAtEos) {
   EXPECT_EQ(tokens_of(a), tokens_of(b));
   for (const auto& d : a) {
     EXPECT_LE(d.tokens.size(), 12u);
-    for (std::int32_t t : d.tokens) EXPECT_NE(t, Tokenizer::kEosId);
+    for (std::int32_t t : d.tokens) EXPECT_NE(t, Tokenizer::kTrainedIds.eos);
   }
 }
 
@@ -252,6 +258,7 @@ TEST(Generate, TorchPenaltiesEqualTheReferenceChain) {
 TEST(Generate, RefusesPromptsThatDoNotFitTheContext) {
   GPT m = tiny_model();
   GenerateOptions o;
+  o.special = Tokenizer::kTrainedIds;
   o.max_tokens = 40;
   try {
     generate(m, prompts_of_mixed_lengths(), o, at::kCPU);

@@ -93,7 +93,7 @@ TEST(Gpu, PerplexityOnCudaMatchesCpu) {
   const auto dir = tests::fresh_dir("gpu-eval");
   save_checkpoint(dir / "m.ckpt", cpu, CheckpointMeta{.model = c});
   LoadedModel gpu = load_model(dir / "m.ckpt", c10::Device(c10::kCUDA, 0));
-  const auto stream = document_stream(data.split("test"), Tokenizer::kBosId, Tokenizer::kEosId);
+  const auto stream = document_stream(data.split("test"), Tokenizer::kTrainedIds.bos, Tokenizer::kTrainedIds.eos);
   const EvalResult on_cpu = evaluate_stream(cpu, stream, c10::Device(c10::kCPU));
   const EvalResult on_gpu = evaluate_stream(gpu.model, stream, c10::Device(c10::kCUDA, 0));
   EXPECT_EQ(on_gpu.tokens, on_cpu.tokens);

@@ -32,6 +32,7 @@
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
+#include "collapse/data/special_ids.h"
 #include "collapse/generate/sampler_chain.h"
 #include "collapse/model/model.h"
 
@@ -46,14 +47,16 @@ struct LeftPaddedPrompts {
   at::Tensor tokens, history, lengths, pad;
 };
 LeftPaddedPrompts left_pad_prompts(const std::vector<const std::vector<std::int32_t>*>& prompts,
-                                   std::int64_t width, std::int64_t capacity);
+                                   std::int64_t width, std::int64_t capacity,
+                                   const SpecialIds& special);
 
 class FixedStepDecoder {
  public:
   // `batch` rows whose BOS + prompt take at most `width` slots, and at most `max_tokens` steps per
   // batch. With `capture`, the step becomes a CUDA graph: can_capture() must hold (Error otherwise).
   FixedStepDecoder(GPT model, const SamplerConfig& sampler, std::int64_t batch, std::int64_t width,
-                   std::int64_t max_tokens, const c10::Device& device, bool capture);
+                   std::int64_t max_tokens, const SpecialIds& special, const c10::Device& device,
+                   bool capture);
   ~FixedStepDecoder();
   FixedStepDecoder(const FixedStepDecoder&) = delete;
   FixedStepDecoder& operator=(const FixedStepDecoder&) = delete;
@@ -87,6 +90,7 @@ class FixedStepDecoder {
 
   GPT model_;
   SamplerConfig sampler_;
+  SpecialIds special_;
   std::int64_t batch_, width_, capacity_, max_tokens_;
   c10::Device device_;
   std::int64_t steps_ = 0;  // steps of the current batch

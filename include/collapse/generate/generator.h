@@ -27,6 +27,7 @@
 
 #include <c10/core/Device.h>
 
+#include "collapse/data/special_ids.h"
 #include "collapse/generate/decode_mode.h"
 #include "collapse/generate/sampler_chain.h"
 #include "collapse/model/model.h"
@@ -44,6 +45,9 @@ struct GenerateOptions {
   std::uint64_t seed = 0;
   SamplerConfig sampler;
   DecodeMode decode = DecodeMode::automatic;
+  // The tokenizer's BOS (starts every row), EOS (ends a document) and PAD (left padding): the
+  // caller passes the dataset's (Tokenizer::special()); generate() refuses unset ids.
+  SpecialIds special;
   // How the caller names these settings in messages (the CLI: --max-tokens, --top-p, ...).
   SettingNames names = setting_key;
 };

@@ -7,7 +7,9 @@
 //                                                 sampler settings, seed, prompt spec, lengths,
 //                                                 tokenizer fingerprint, and "prompt_ids" (the
 //                                                 prompt of every document, in document order)
-//                                tokenizer.model  a copy, so the folder decodes on its own
+//                                tokenizer.model  a copy of the tokenizer (Tokenizer::save: or
+//                                                 tokenizer.json + special_ids.json), so the
+//                                                 folder decodes on its own
 //                                samples.txt      a readable excerpt (the first documents)
 //   X.jsonl                      one JSON object per document:
 //                                {"id", "prompt_id", "prompt_tokens", "tokens", "text"}

@@ -5,16 +5,19 @@
 //                          model.layers.N.mlp.{gate,up,down}_proj.weight,
 //                          model.layers.N.{input,post_attention}_layernorm.weight,
 //                          model.norm.weight, lm_head.weight (only when not tied)
-//   DIR/tokenizer.model    the SentencePiece model
+//   DIR/tokenizer.model    the tokenizer's files (Tokenizer::save): tokenizer.model, or
+//   (tokenizer.json)       tokenizer.json and special_ids.json
+// config.json's bos/eos/pad_token_id are the tokenizer's special ids.
 #pragma once
 
 #include <filesystem>
 
+#include "collapse/data/tokenizer.h"
 #include "collapse/model/checkpoint.h"
 
 namespace collapse {
 
-void export_hf(GPT& model, const CheckpointMeta& meta, const std::filesystem::path& tokenizer_model,
+void export_hf(GPT& model, const CheckpointMeta& meta, const Tokenizer& tokenizer,
                const std::filesystem::path& out_dir);
 
 // Loads an export folder back (what load_model does for such a folder).

@@ -16,6 +16,7 @@
 #include <c10/core/Device.h>
 #include <nlohmann/json.hpp>
 
+#include "collapse/data/special_ids.h"
 #include "collapse/data/token_corpus.h"
 #include "collapse/model/model.h"
 #include "collapse/score/metric_catalog.h"
@@ -37,6 +38,7 @@ struct ScoreInputs {
   const std::vector<std::string>& texts;  // the synthetic documents' text (compression ratio)
   const TokenCorpus& real;                // the real test split
   GPT* model = nullptr;                   // reference model (the gen-0 model in experiments)
+  SpecialIds special;                     // the ids the reference model reads documents with
 };
 
 struct ScoreResult {

@@ -1,0 +1,191 @@
+// Hugging Face tokenizers, read by collapse, give the reference libraries' ids, texts and special
+// ids. The references (tokenizers, transformers, sentencepiece) made tokenizers of every supported
+// kind on the spot (tests/data/hf_tokenizer_fixtures.py, run once per ctest run by the fixture
+// setup.hf_tokenizer_fixtures) and wrote what they make of 62 hard documents: accents in both
+// normal forms, combining marks, CJK, emoji sequences, runs of spaces, tabs and newlines, digits
+// of several scripts, contractions, special-token strings inside text, and a 50,000-letter word.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "collapse/data/tokenizer.h"
+#include "collapse/util/error.h"
+#include "support/test_support.h"
+
+using namespace collapse;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+fs::path fixtures() { return fs::path(COLLAPSE_TEST_WORK) / "hf-tokenizers"; }
+
+std::vector<json> read_lines(const fs::path& file) {
+  std::ifstream in(file);
+  std::vector<json> out;
+  for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
+  return out;
+}
+
+std::vector<std::string> corpus() {
+  std::vector<std::string> texts;
+  for (const json& j : read_lines(fixtures() / "corpus.jsonl")) texts.push_back(j.at("text"));
+  return texts;
+}
+
+json kinds() {
+  std::ifstream in(fixtures() / "kinds.json");
+  return json::parse(in);
+}
+
+// Skips the test, saying why, where the reference libraries were not importable.
+#define SKIP_WITHOUT_REFERENCES()                                                         \
+  do {                                                                                    \
+    if (fs::exists(fixtures() / "unavailable.txt")) {                                     \
+      GTEST_SKIP() << "reference libraries missing: "                                     \
+                   << tests::run_shell("cat " + (fixtures() / "unavailable.txt").string()).out; \
+    }                                                                                     \
+    ASSERT_TRUE(fs::exists(fixtures() / "kinds.json"))                                    \
+        << "no fixtures in " << fixtures() << " (run ctest, whose setup makes them)";     \
+  } while (false)
+
+std::vector<std::int32_t> ids_of(const json& j) { return j.get<std::vector<std::int32_t>>(); }
+
+}  // namespace
+
+TEST(HfTokenizers, EveryKindIsTested) {
+  SKIP_WITHOUT_REFERENCES();
+  std::set<std::string> names;
+  for (const json& k : kinds()) names.insert(k.at("name"));
+  for (const char* expected : {"gpt2-style", "llama3-style", "llama3-ignore-merges", "qwen2-style",
+                               "smollm2-digits", "sentencepiece-converted", "metaspace",
+                               "nfc-prepend-wordpiece-suffix", "merges-as-strings", "gpt2-real",
+                               "sentencepiece"}) {
+    EXPECT_TRUE(names.count(expected)) << expected << " missing from " << fixtures()
+                                       << (std::string(expected) == "gpt2-real"
+                                               ? " (GPT-2's vocabulary: run data/fetch_corpora.sh gpt2-bpe)"
+                                               : "");
+  }
+}
+
+TEST(HfTokenizers, IdsEqualTheReferenceDocumentByDocument) {
+  SKIP_WITHOUT_REFERENCES();
+  const auto texts = corpus();
+  for (const json& k : kinds()) {
+    const std::string name = k.at("name");
+    const Tokenizer t(fixtures() / name);
+    const auto expected = read_lines(fixtures() / name / "expected.jsonl");
+    ASSERT_EQ(expected.size(), texts.size()) << name;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      EXPECT_EQ(t.encode(texts[i]), ids_of(expected[i].at("ids"))) << name << ", document " << i;
+      EXPECT_EQ(t.encode(texts[i], /*add_special_tokens=*/true), ids_of(expected[i].at("ids_special")))
+          << name << ", document " << i << " with the post-processor's tokens";
+    }
+  }
+}
+
+TEST(HfTokenizers, DecodeEqualsTheReference) {
+  SKIP_WITHOUT_REFERENCES();
+  for (const json& k : kinds()) {
+    const std::string name = k.at("name");
+    const Tokenizer t(fixtures() / name);
+    const auto expected = read_lines(fixtures() / name / "expected.jsonl");
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      const auto ids = ids_of(expected[i].at("ids"));
+      EXPECT_EQ(t.decode(ids), expected[i].at("decoded").get<std::string>()) << name << ", document " << i;
+      if (t.kind() == TokenizerKind::tokenizer_json) {  // SentencePiece has no skip flag to compare
+        EXPECT_EQ(t.decode(ids, /*skip_special_tokens=*/true), expected[i].at("decoded_skip").get<std::string>())
+            << name << ", document " << i << " skipping special tokens";
+      }
+    }
+  }
+}
+
+TEST(HfTokenizers, DecodeInvertsEncodeWhereTheTokenizerIsLossless) {
+  SKIP_WITHOUT_REFERENCES();
+  const auto texts = corpus();
+  std::size_t checked = 0;
+  for (const json& k : kinds()) {
+    const std::string name = k.at("name");
+    const Tokenizer t(fixtures() / name);
+    const auto lossy = k.at("lossy_docs").get<std::set<std::size_t>>();
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      if (lossy.count(i)) continue;
+      EXPECT_EQ(t.decode(t.encode(texts[i])), texts[i]) << name << ", document " << i;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 300u);
+}
+
+TEST(HfTokenizers, PiecesEqualTheReference) {
+  SKIP_WITHOUT_REFERENCES();
+  for (const json& k : kinds()) {
+    const std::string name = k.at("name");
+    const Tokenizer t(fixtures() / name);
+    const auto expected = read_lines(fixtures() / name / "expected.jsonl");
+    const auto pieces = read_lines(fixtures() / name / "pieces.jsonl");
+    for (std::size_t i = 0; i < pieces.size(); ++i) {
+      const auto ids = ids_of(expected[i].at("ids"));
+      const auto want = pieces[i].at("pieces").get<std::vector<std::string>>();
+      ASSERT_EQ(ids.size(), want.size()) << name;
+      for (std::size_t j = 0; j < ids.size(); ++j) {
+        EXPECT_EQ(t.id_to_piece(ids[j]).value_or("<none>"), want[j]) << name << ", document " << i;
+      }
+    }
+  }
+}
+
+// transformers' AutoTokenizer reports the ids; where it has no BOS, documents start with EOS, and
+// where it has no PAD, rows are padded with EOS (special_ids.h).
+TEST(HfTokenizers, SpecialIdsAndVocabularySizeComeFromTheTokenizersFiles) {
+  SKIP_WITHOUT_REFERENCES();
+  for (const json& k : kinds()) {
+    const std::string name = k.at("name");
+    const Tokenizer t(fixtures() / name);
+    const json s = json::parse(std::ifstream(fixtures() / name / "special.json"));
+    const std::int32_t eos = s.at("eos_id");
+    EXPECT_EQ(t.eos_id(), eos) << name;
+    EXPECT_EQ(t.bos_id(), s.at("bos_id").is_null() ? eos : s.at("bos_id").get<std::int32_t>()) << name;
+    EXPECT_EQ(t.pad_id(), s.at("pad_id").is_null() ? eos : s.at("pad_id").get<std::int32_t>()) << name;
+    EXPECT_EQ(t.unk_id(), s.at("unk_id").is_null() ? -1 : s.at("unk_id").get<std::int32_t>()) << name;
+    EXPECT_EQ(t.vocab_size(), s.at("vocab_size").get<int>()) << name;
+  }
+}
+
+TEST(HfTokenizers, ASavedCopyIsTheSameTokenizer) {
+  SKIP_WITHOUT_REFERENCES();
+  const auto texts = corpus();
+  for (const json& k : kinds()) {
+    const std::string name = k.at("name");
+    const Tokenizer t(fixtures() / name);
+    const fs::path copy = tests::fresh_dir("saved-" + name);
+    t.save(copy);
+    const Tokenizer back(copy);
+    EXPECT_EQ(back.fingerprint(), t.fingerprint()) << name;
+    EXPECT_EQ(back.special(), t.special()) << name;
+    EXPECT_EQ(back.encode(texts[3]), t.encode(texts[3])) << name;
+  }
+}
+
+TEST(HfTokenizers, FingerprintsTellTokenizersApart) {
+  SKIP_WITHOUT_REFERENCES();
+  std::set<std::string> seen;
+  for (const json& k : kinds()) seen.insert(Tokenizer(fixtures() / k.at("name").get<std::string>()).fingerprint());
+  EXPECT_EQ(seen.size(), kinds().size());
+}
+
+TEST(HfTokenizers, EncodingOnTwoThreadsEqualsOneByOne) {
+  SKIP_WITHOUT_REFERENCES();
+  const auto texts = corpus();
+  const std::vector<std::string_view> views(texts.begin(), texts.end());
+  const Tokenizer t(fixtures() / "llama3-style");
+  const auto batch = t.encode_batch(views, 2);
+  for (std::size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(batch[i], t.encode(texts[i])) << i;
+}
