@@ -15,13 +15,13 @@ void add_export_command(CLI::App& app) {
   auto data = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand(
       "export",
-      "Write a model in the Hugging Face layout (config.json, model.safetensors, tokenizer.model)\n"
+      "Write a model in the Hugging Face layout (config.json, model.safetensors, the tokenizer)\n"
       "that transformers loads as LlamaForCausalLM.\n"
       "Example: collapse export --model runs/gen-0 --out runs/gen-0-hf");
   cmd->add_option("--model", *model, "a train folder, a .ckpt file or an export folder")->required();
   cmd->add_option("--out", *out, "folder to write")->required();
   cmd->add_option("--data", *data,
-                  "dataset folder holding the model's tokenizer.model (default: the one recorded "
+                  "dataset folder holding the model's tokenizer (default: the one recorded "
                   "in the checkpoint)");
   cmd->callback([model, out, data] {
     std::error_code ec;
@@ -35,7 +35,10 @@ void add_export_command(CLI::App& app) {
     std::filesystem::path dataset =
         data->empty() ? std::filesystem::path(loaded.meta.tokenizer.value("dataset", ""))
                       : std::filesystem::path(*data);
-    const std::filesystem::path tokenizer = dataset / "tokenizer.model";
+    // A dataset holds its tokenizer as tokenizer.json (a Hugging Face model's) or tokenizer.model.
+    const std::filesystem::path tokenizer = std::filesystem::exists(dataset / "tokenizer.json", ec)
+                                                ? dataset / "tokenizer.json"
+                                                : dataset / "tokenizer.model";
     if (dataset.empty() || !std::filesystem::exists(tokenizer, ec)) {
       fail("cannot find the model's tokenizer at '{}'; pass --data with the dataset folder it was "
            "trained on",
@@ -47,8 +50,8 @@ void add_export_command(CLI::App& app) {
       fail("{} is not the tokenizer the model was trained with (checksum differs)", tokenizer.string());
     }
     export_hf(loaded.model, loaded.meta, t, *out);
-    std::printf("exported %s to %s (config.json, model.safetensors, tokenizer.model)\n",
-                model->c_str(), out->c_str());
+    std::printf("exported %s to %s (config.json, model.safetensors, %s)\n", model->c_str(),
+                out->c_str(), t.file().filename().string().c_str());
   });
 }
 

@@ -13,18 +13,26 @@ void add_prepare_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "prepare",
       "Read a corpus, split it by document into train/valid/test, train the SentencePiece\n"
-      "tokenizer on train, and write the dataset folder (token files, test/valid text, manifest).\n"
-      "Example: collapse prepare --corpus sotu --out runs/sotu-data --vocab-size 4096");
+      "tokenizer on train (or take a Hugging Face model's with --tokenizer), and write the dataset\n"
+      "folder (token files, test/valid text, manifest).\n"
+      "Example: collapse prepare --corpus sotu --out runs/sotu-data --vocab-size 4096\n"
+      "Example: collapse prepare --corpus sotu --out runs/sotu-gpt2 --tokenizer models/gpt2");
   cmd->add_option("--corpus", options->corpus,
                   "sotu | moby-dick | a .txt file (blank-line separated documents) | a .jsonl "
                   "file ({\"text\": ...} per line) | a folder of .txt files")
       ->required();
   cmd->add_option("--out", options->out, "dataset folder to create")->required();
-  cmd->add_option("--vocab-size", options->vocab_size, "tokenizer vocabulary size")
+  auto* vocab = cmd->add_option("--vocab-size", options->vocab_size, "tokenizer vocabulary size")
       ->capture_default_str();
-  cmd->add_option("--tokenizer-type", options->model_type, "SentencePiece model type")
+  auto* type = cmd->add_option("--tokenizer-type", options->model_type, "SentencePiece model type")
       ->check(CLI::IsMember({"bpe", "unigram"}))
       ->capture_default_str();
+  cmd->add_option("--tokenizer", options->tokenizer,
+                  "encode with this tokenizer instead of training one: a Hugging Face model or "
+                  "tokenizer folder (tokenizer.json or tokenizer.model), a dataset, or a tokenizer "
+                  "file (docs/tokenizers.md)")
+      ->excludes(vocab)
+      ->excludes(type);
   cmd->add_option("--valid-fraction", options->valid_fraction, "share of documents for valid")
       ->capture_default_str();
   cmd->add_option("--test-fraction", options->test_fraction,

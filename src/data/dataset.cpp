@@ -24,14 +24,30 @@ json request_of(const PrepareOptions& o, const Corpus& corpus) {
   const std::string source = is_builtin_corpus(o.corpus)
                                  ? o.corpus
                                  : fs::weakly_canonical(fs::path(o.corpus), ec).string();
-  return {{"format_version", kDatasetFormatVersion},
-          {"source", source},
-          {"source_checksum", corpus.checksum},
-          {"vocab_size", o.vocab_size},
-          {"model_type", o.model_type},
-          {"valid_fraction", o.valid_fraction},
-          {"test_fraction", o.test_fraction},
-          {"seed", o.seed}};
+  json request = {{"format_version", kDatasetFormatVersion},
+                  {"source", source},
+                  {"source_checksum", corpus.checksum},
+                  {"valid_fraction", o.valid_fraction},
+                  {"test_fraction", o.test_fraction},
+                  {"seed", o.seed}};
+  if (o.tokenizer.empty()) {
+    request["vocab_size"] = o.vocab_size;
+    request["model_type"] = o.model_type;
+  } else {
+    // The tokenizer's identity, not its path: a moved copy of the same files is the same request.
+    try {
+      request["tokenizer_fingerprint"] = Tokenizer(o.tokenizer).fingerprint();
+    } catch (const Error& e) {
+      fail("{} {}: {}", o.names("tokenizer"), o.tokenizer, e.what());
+    }
+  }
+  return request;
+}
+
+// The tokenizer of a dataset, the file its manifest names (older manifests: tokenizer.model).
+fs::path tokenizer_file(const fs::path& dir, const json& manifest) {
+  const json& t = manifest.value("tokenizer", json::object());
+  return dir / (t.is_object() ? t.value("file", "tokenizer.model") : "tokenizer.model");
 }
 
 json read_manifest(const fs::path& file) {
@@ -40,6 +56,30 @@ json read_manifest(const fs::path& file) {
   } catch (const json::parse_error& e) {
     fail("{}: corrupt manifest ({})", file.string(), e.what());
   }
+}
+
+// manifest.json's "tokenizer": the file, its checksum and fingerprint, the special ids, and how
+// it was made (trained here, or copied from a given folder).
+json tokenizer_section(const PrepareOptions& o, const Tokenizer& t, const fs::path& file) {
+  json s = {{"file", file.filename().string()},
+            {"sha256", sha256_file(file)},
+            {"fingerprint", t.fingerprint()},
+            {"library", name_of(tokenizer_kinds(), t.kind())},
+            {"vocab_size", t.vocab_size()}};
+  if (o.tokenizer.empty()) {
+    s["model_type"] = o.model_type;
+    s["byte_fallback"] = true;
+    s["normalization"] = "identity";
+    s["split_digits"] = true;
+  } else {
+    std::error_code ec;
+    s["source"] = fs::weakly_canonical(fs::path(o.tokenizer), ec).string();
+  }
+  s["unk_id"] = t.unk_id();
+  s["bos_id"] = t.bos_id();
+  s["eos_id"] = t.eos_id();
+  s["pad_id"] = t.pad_id();
+  return s;
 }
 
 bool is_empty_dir(const fs::path& dir) {
@@ -80,7 +120,9 @@ PrepareOutcome prepare_dataset(const PrepareOptions& options) {
   try {
     std::vector<std::string_view> train_texts;
     for (auto i : split.train) train_texts.emplace_back(corpus.documents[i].text);
-    {
+    if (!options.tokenizer.empty()) {
+      Tokenizer(options.tokenizer).save(tmp);
+    } else {
       Progress p("tokenizer", 0, "");
       p.update(0, fmt::format("training {} vocab {} on {} documents", options.model_type,
                               options.vocab_size, train_texts.size()));
@@ -93,7 +135,8 @@ PrepareOutcome prepare_dataset(const PrepareOptions& options) {
                        tmp / "tokenizer.model");
       p.finish("done");
     }
-    const Tokenizer tokenizer(tmp / "tokenizer.model");
+    const Tokenizer tokenizer(tmp);
+    const std::string tokenizer_name = tokenizer.file().filename().string();
 
     json splits = json::object();
     for (int s = 0; s < 3; ++s) {
@@ -141,20 +184,7 @@ PrepareOutcome prepare_dataset(const PrepareOptions& options) {
           {"valid_fraction", options.valid_fraction},
           {"test_fraction", options.test_fraction},
           {"method", "seeded Fisher-Yates over documents (splitmix64), corpus order within a split"}}},
-        {"tokenizer",
-         {{"file", "tokenizer.model"},
-          {"sha256", sha256_file(tmp / "tokenizer.model")},
-          {"fingerprint", tokenizer.fingerprint()},
-          {"library", "sentencepiece"},
-          {"model_type", options.model_type},
-          {"vocab_size", tokenizer.vocab_size()},
-          {"byte_fallback", true},
-          {"normalization", "identity"},
-          {"split_digits", true},
-          {"unk_id", tokenizer.unk_id()},
-          {"bos_id", tokenizer.bos_id()},
-          {"eos_id", tokenizer.eos_id()},
-          {"pad_id", tokenizer.pad_id()}}},
+        {"tokenizer", tokenizer_section(options, tokenizer, tmp / tokenizer_name)},
         {"splits", splits}};
     write_file_atomic(tmp / "manifest.json", manifest.dump(2) + "\n");
 
@@ -175,7 +205,7 @@ Dataset::Dataset(const fs::path& dir) : dir_(dir), tokenizer_([&] {
     fail("{} is not a prepared dataset: manifest.json is missing (run `collapse prepare`)",
          dir.string());
   }
-  return Tokenizer(dir / "tokenizer.model");
+  return Tokenizer(tokenizer_file(dir, read_manifest(dir / "manifest.json")));
 }()) {
   manifest_ = read_manifest(dir / "manifest.json");
   if (manifest_.value("format_version", 0) != kDatasetFormatVersion) {

@@ -97,6 +97,7 @@ Dataset prepare_data(const ExperimentConfig& config, const fs::path& run, const 
   };
   p.corpus = corpus.source;
   p.out = run / "data";
+  p.tokenizer = corpus.tokenizer;
   p.vocab_size = static_cast<int>(corpus.vocab_size);
   p.valid_fraction = corpus.valid_fraction;
   p.test_fraction = corpus.test_fraction;

@@ -11,6 +11,7 @@
 #include <toml++/toml.h>
 
 #include "collapse/data/corpus.h"
+#include "collapse/data/tokenizer.h"
 #include "collapse/generate/prompts.h"
 #include "collapse/model/device.h"
 #include "collapse/score/metric_catalog.h"
@@ -57,6 +58,10 @@ std::span<const Named<Dedup>> dedup_modes() { return kDedupModes; }
 
 bool GenerateSettings::unconditional() const {
   return PromptSpec::read(prompt)->kind == PromptSpec::Kind::bos;
+}
+
+std::int64_t CorpusSettings::model_vocab_size() const {
+  return tokenizer.empty() ? vocab_size : Tokenizer(tokenizer).vocab_size();
 }
 
 ModelConfig ModelSettings::resolve(std::int64_t vocab_size) const {
@@ -275,6 +280,15 @@ std::vector<Field> build_schema() {
                  const std::string source = v.get<std::string>();
                  s.corpus.source = is_builtin_corpus(source) ? source
                                                              : resolve_path(source, env.base_dir);
+               }});
+  f.push_back({"corpus.tokenizer",
+               "a Hugging Face model or tokenizer folder to encode with (relative to this file), "
+               "or \"\" to train collapse's own",
+               [](const ExperimentSettings& s) { return json(s.corpus.tokenizer); },
+               [](ExperimentSettings& s, const json& v, const Env& env) {
+                 if (!v.is_string()) env.reject(v);
+                 const std::string path = v.get<std::string>();
+                 s.corpus.tokenizer = path.empty() ? path : resolve_path(path, env.base_dir);
                }});
   f.push_back(integer_field("corpus.vocab_size", [](ExperimentSettings& s) -> auto& { return s.corpus.vocab_size; },
                             324, 1 << 20,
@@ -559,7 +573,18 @@ void apply(ExperimentSettings& settings, const std::vector<Setting>& values,
 // Checks that need several keys at once.
 void check_settings(const ExperimentSettings& s, const std::string& what) {
   s.sampler.validate([&](const std::string& key) { return fmt::format("{}: [sampler] {}", what, key); });
-  const ModelConfig model = s.model.resolve(s.corpus.vocab_size);
+  if (!s.corpus.tokenizer.empty() && s.corpus.vocab_size != CorpusSettings{}.vocab_size) {
+    fail("{}: [corpus] vocab_size does not apply with [corpus] tokenizer (the tokenizer has its own "
+         "vocabulary); remove one of them",
+         what);
+  }
+  std::int64_t vocab = 0;
+  try {
+    vocab = s.corpus.model_vocab_size();
+  } catch (const Error& e) {
+    fail("{}: [corpus] tokenizer {}: {}", what, s.corpus.tokenizer, e.what());
+  }
+  const ModelConfig model = s.model.resolve(vocab);
   try {
     model.validate([&](const std::string& key) { return fmt::format("[model] {}", key); });
   } catch (const Error& e) {

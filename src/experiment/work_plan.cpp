@@ -165,7 +165,7 @@ std::string work_plan(const ExperimentConfig& config, const PlanInputs& in) {
   bool estimate_missing = false;
   for (const ArmConfig& arm : config.arms) {
     const ExperimentSettings& s = arm.settings;
-    const ModelConfig model = s.model.resolve(s.corpus.vocab_size);
+    const ModelConfig model = s.model.resolve(s.corpus.model_vocab_size());
     const auto seeds = static_cast<std::int64_t>(s.seeds.size());
     out += fmt::format("\narm '{}': seeds [{}], generations 0-{}, model {} ({} layers, d_model {}, "
                        "context {}, vocab {}, {} parameters)\n",

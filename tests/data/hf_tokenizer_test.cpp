@@ -8,12 +8,15 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "collapse/data/corpus.h"
+#include "collapse/data/dataset.h"
 #include "collapse/data/tokenizer.h"
 #include "collapse/util/error.h"
 #include "support/test_support.h"
@@ -188,4 +191,56 @@ TEST(HfTokenizers, EncodingOnTwoThreadsEqualsOneByOne) {
   const Tokenizer t(fixtures() / "llama3-style");
   const auto batch = t.encode_batch(views, 2);
   for (std::size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(batch[i], t.encode(texts[i])) << i;
+}
+
+// `collapse prepare --tokenizer DIR` (prepare_dataset with a tokenizer): the dataset's token files
+// hold the reference's ids for every document of every split, and the dataset carries the
+// tokenizer (its files, fingerprint and special ids) with it.
+TEST(HfTokenizers, APreparedDatasetHoldsTheReferenceIdsOfEveryDocument) {
+  SKIP_WITHOUT_REFERENCES();
+  for (const json& k : kinds()) {
+    const std::string name = k.at("name");
+    SCOPED_TRACE(name);
+    const fs::path out = tests::fresh_dir("dataset-" + name);
+    PrepareOptions o;
+    o.corpus = (fixtures() / "corpus.jsonl").string();
+    o.out = out;
+    o.tokenizer = (fixtures() / name).string();
+    o.valid_fraction = 0.2;
+    o.test_fraction = 0.2;
+    prepare_dataset(o);
+    const Dataset data(out);
+    const Tokenizer source(fixtures() / name);
+    EXPECT_EQ(data.tokenizer_fingerprint(), source.fingerprint());
+    EXPECT_EQ(data.tokenizer().special(), source.special());
+    EXPECT_EQ(data.manifest().at("tokenizer").at("bos_id"), source.bos_id());
+    const auto expected = read_lines(fixtures() / name / "expected.jsonl");
+    const auto texts = corpus();
+    // The corpus reader trims blank lines at a document's ends (corpus.h); those few documents
+    // are checked against the tokenizer (itself held to the reference above) on the trimmed text.
+    std::map<std::string, std::string> read;
+    for (const Document& doc : load_corpus(o.corpus).documents) read[doc.id] = doc.text;
+    std::size_t documents = 0, as_reference = 0;
+    for (const char* split : {"train", "valid", "test"}) {
+      const TokenFile file = data.split(split);
+      const json& ids = data.manifest().at("splits").at(split).at("document_ids");
+      ASSERT_EQ(static_cast<std::int64_t>(ids.size()), file.documents());
+      for (std::int64_t d = 0; d < file.documents(); ++d) {
+        // The JSONL reader names documents "line:N"; corpus.jsonl line N is expected.jsonl line N.
+        const std::string id = ids[static_cast<std::size_t>(d)];
+        const std::size_t line = std::stoul(id.substr(id.find(':') + 1)) - 1;
+        if (read.at(id) == texts[line]) {
+          EXPECT_EQ(file.document(d), ids_of(expected[line].at("ids"))) << split << " document " << id;
+          ++as_reference;
+        } else {
+          EXPECT_EQ(file.document(d), source.encode(read.at(id))) << split << " document " << id;
+        }
+        ++documents;
+      }
+    }
+    EXPECT_GT(documents, 55u);      // every non-empty document of the corpus
+    EXPECT_GT(as_reference, 45u);  // most of them as the reference encoded them
+    // The same request again reuses the folder untouched.
+    EXPECT_EQ(prepare_dataset(o), PrepareOutcome::kReused);
+  }
 }

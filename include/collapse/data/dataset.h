@@ -1,6 +1,8 @@
 // A prepared dataset: the folder `collapse prepare` writes and every later command reads.
 //
-//   DIR/tokenizer.model         SentencePiece model trained on the train split
+//   DIR/tokenizer.model         SentencePiece model trained on the train split, or, with a given
+//   (DIR/tokenizer.json +       tokenizer (PrepareOptions::tokenizer), a copy of its files
+//    DIR/special_ids.json)      (Tokenizer::save; docs/tokenizers.md)
 //   DIR/train.tok valid.tok test.tok   token files (token_store.h)
 //   DIR/valid.jsonl test.jsonl  the raw text of those splits, one JSON object per document in
 //                               split order (corpus order within a split): the document's
@@ -26,6 +28,9 @@ inline constexpr int kDatasetFormatVersion = 1;
 struct PrepareOptions {
   std::string corpus;  // built-in name or path (corpus.h)
   std::filesystem::path out;
+  // A tokenizer to encode with (a Hugging Face model or tokenizer folder, a tokenizer file):
+  // empty = train collapse's own SentencePiece model with vocab_size and model_type.
+  std::string tokenizer;
   int vocab_size = 8192;
   std::string model_type = "bpe";
   double valid_fraction = 0.05;
@@ -38,7 +43,8 @@ struct PrepareOptions {
 
 enum class PrepareOutcome { kCreated, kReused };
 
-// Reads the corpus, splits it, trains the tokenizer, encodes and writes the dataset. Everything is
+// Reads the corpus, splits it, trains the tokenizer (or copies the given one), encodes and
+// writes the dataset. Everything is
 // built in a temporary folder next to `out` and renamed into place at the end. If `out` already
 // holds a dataset prepared from the same input with the same settings it is reused untouched;
 // a different one is an Error listing the settings that differ. A non-empty folder that is not

@@ -64,7 +64,12 @@ inline std::string to_string(Dedup v) { return name_of(dedup_modes(), v); }
 
 struct CorpusSettings {
   std::string source = "sotu";  // built-in name (corpus.h) or an absolute path
+  // A Hugging Face model or tokenizer folder (absolute path) to encode with; empty = train
+  // collapse's own tokenizer of vocab_size pieces.
+  std::string tokenizer;
   std::int64_t vocab_size = 4096;
+  // The vocabulary models of this corpus have: the given tokenizer's (opened), else vocab_size.
+  std::int64_t model_vocab_size() const;
   double valid_fraction = 0.05;
   double test_fraction = 0.05;
   std::uint64_t split_seed = 0;
