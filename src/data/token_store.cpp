@@ -190,7 +190,7 @@ std::vector<std::int32_t> document_stream(const TokenFile& file, std::int32_t bo
   std::vector<std::int32_t> stream;
   stream.reserve(static_cast<std::size_t>(file.tokens() + 2 * file.documents()));
   for (std::int64_t d = 0; d < file.documents(); ++d) {
-    stream.push_back(bos);
+    if (d == 0 || bos != eos) stream.push_back(bos);
     file.append_document(d, stream);
     stream.push_back(eos);
   }

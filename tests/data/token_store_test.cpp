@@ -56,3 +56,9 @@ TEST(TokenFile, DocumentStreamWrapsEachDocumentInBosAndEos) {
   EXPECT_EQ(document_stream(TokenFile(file), 1, 2),
             (std::vector<std::int32_t>{1, 10, 11, 2, 1, 12, 2}));
 }
+
+TEST(TokenFile, DocumentsShareTheSeparatorWhereBosIsEos) {
+  const auto file = fresh_dir("tok-stream-shared") / "a.tok";
+  write_token_file(file, {{10, 11}, {12}}, 100);
+  EXPECT_EQ(document_stream(TokenFile(file), 50, 50), (std::vector<std::int32_t>{50, 10, 11, 50, 12, 50}));
+}

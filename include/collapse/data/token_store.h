@@ -64,6 +64,9 @@ class TokenFile {
 
 // The stream a language model reads: every document as BOS + tokens + EOS, concatenated in file
 // order. This is the token sequence t_0..t_{M-1} that training windows and perplexity use.
+// Where BOS and EOS are one token (GPT-2's <|endoftext|>, a tokenizer without BOS), documents
+// share it: EOS d_1 EOS d_2 EOS ..., never two in a row, so no trivial EOS -> EOS prediction is
+// trained on or scored.
 std::vector<std::int32_t> document_stream(const TokenFile& file, std::int32_t bos,
                                           std::int32_t eos);
 
