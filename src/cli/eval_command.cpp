@@ -21,9 +21,10 @@ void add_eval_command(CLI::App& app) {
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
       "eval",
-      "Perplexity of a model on a split of a dataset. Every document is BOS + tokens + EOS; the\n"
-      "split is concatenated and cut into non-overlapping context-length windows; every token but\n"
-      "the first is predicted once; perplexity = exp(total NLL / predicted tokens).\n"
+      "Perplexity of a model on a split of a dataset. Every document is BOS + tokens + EOS (one\n"
+      "token between documents where BOS is EOS); the split is concatenated and cut into\n"
+      "non-overlapping context-length windows; every token but the first is predicted once;\n"
+      "perplexity = exp(total NLL / predicted tokens).\n"
       "Example: collapse eval --model runs/gen-0 --data runs/sotu-data --split test --json");
   cmd->add_option("--model", a->model, "a train folder, a .ckpt file or an export folder")->required();
   cmd->add_option("--data", a->data, "prepared dataset folder")->required();

@@ -28,7 +28,9 @@ AddedVocabulary::AddedVocabulary(const JsonPath& added_tokens, const TextNormali
   for (const JsonPath& entry : added_tokens.items()) {
     AddedToken t;
     const std::int64_t id = entry["id"].integer();
-    if (id < 0 || id > INT32_MAX) entry["id"].fail(fmt::format("expected a token id >= 0, got {}", id));
+    if (id < 0 || id > kMaxTokenId) {
+      entry["id"].fail(fmt::format("expected a token id from 0 to {}, got {}", kMaxTokenId, id));
+    }
     t.id = static_cast<std::int32_t>(id);
     t.content = entry["content"].string();
     t.single_word = entry.boolean_or("single_word", false);

@@ -6,7 +6,9 @@
 
 #include <fmt/format.h>
 
+#include "collapse/data/text_splits.h"
 #include "collapse/util/error.h"
+#include "collapse/util/unicode.h"
 
 namespace collapse {
 
@@ -36,7 +38,9 @@ BpeModel::BpeModel(Vocabulary vocab, const std::vector<std::pair<std::string, st
     : vocab_(std::move(vocab)), options_(std::move(options)), cache_key_(next_cache_key++) {
   std::int32_t max_id = -1;
   for (const auto& [token, id] : vocab_) {
-    if (id < 0) fail("{}: model.vocab gives '{}' the negative id {}", what, token, id);
+    if (id < 0 || id > kMaxTokenId) {
+      fail("{}: model.vocab gives '{}' the id {}, expected 0 to {}", what, token, id, kMaxTokenId);
+    }
     max_id = std::max(max_id, id);
   }
   by_id_.assign(static_cast<std::size_t>(max_id + 1), nullptr);
@@ -118,8 +122,7 @@ void BpeModel::merge_word(std::string_view word, std::vector<std::int32_t>& out)
   std::size_t i = 0;
   while (i < word.size()) {
     const auto lead = static_cast<unsigned char>(word[i]);
-    const std::size_t length = std::min<std::size_t>(
-        lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4, word.size() - i);
+    const std::size_t length = std::min(utf8_sequence_length(lead), word.size() - i);
     const bool is_first = i == 0, is_last = i + length == word.size();
     std::string_view ch = word.substr(i, length);
     i += length;

@@ -36,7 +36,7 @@ class ByteLevel : public PreTokenizer {
   void pre_tokenize(std::vector<TextSplit>& splits) const override {
     static const TextPattern words = TextPattern::regex(kGpt2Pattern, "ByteLevel");
     for_each_text(splits, [&](TextSplit&& s) {
-      if (add_prefix_space_ && s.text.front() != ' ') s.text.insert(s.text.begin(), ' ');
+      if (add_prefix_space_ && !s.text.starts_with(' ')) s.text.insert(s.text.begin(), ' ');
       std::vector<TextSplit> pieces;
       if (use_regex_) {
         pieces = cut(s, words.matches(s.text), SplitBehavior::isolated);
@@ -131,15 +131,6 @@ class Sequence : public PreTokenizer {
   std::vector<std::unique_ptr<PreTokenizer>> steps_;
 };
 
-char32_t single_character(const JsonPath& value) {
-  const std::string s = value.string();
-  std::size_t i = 0;
-  if (s.empty()) value.fail("expected one character, got an empty string");
-  const char32_t c = next_code_point(s, i);
-  if (i != s.size()) value.fail(fmt::format("expected one character, got '{}'", s));
-  return c;
-}
-
 }  // namespace
 
 std::span<const Named<PreTokenizerKind>> pre_tokenizer_kinds() { return kKinds; }
@@ -182,7 +173,7 @@ std::unique_ptr<PreTokenizer> read_pre_tokenizer(const JsonPath& spec) {
     case PreTokenizerKind::digits:
       return std::make_unique<Digits>(spec.boolean_or("individual_digits", false));
     case PreTokenizerKind::metaspace:
-      return std::make_unique<Metaspace>(single_character(spec["replacement"]), read_prepend_scheme(spec),
+      return std::make_unique<Metaspace>(spec["replacement"].character(), read_prepend_scheme(spec),
                                          spec.boolean_or("split", true));
     case PreTokenizerKind::sequence: {
       std::vector<std::unique_ptr<PreTokenizer>> steps;

@@ -246,15 +246,6 @@ class Sequence : public TokenDecoder {
   std::vector<std::unique_ptr<TokenDecoder>> steps_;
 };
 
-char32_t single_character(const JsonPath& value) {
-  const std::string s = value.string();
-  std::size_t i = 0;
-  if (s.empty()) value.fail("expected one character, got an empty string");
-  const char32_t c = next_code_point(s, i);
-  if (i != s.size()) value.fail(fmt::format("expected one character, got '{}'", s));
-  return c;
-}
-
 std::size_t count(const JsonPath& spec, std::string_view key) {
   const std::int64_t n = spec.integer_or(key, 0);
   if (n < 0) spec[key].fail(fmt::format("expected a count >= 0, got {}", n));
@@ -277,12 +268,12 @@ std::unique_ptr<TokenDecoder> read_decoder(const JsonPath& spec) {
     case DecoderKind::byte_fallback: return std::make_unique<ByteFallback>();
     case DecoderKind::fuse: return std::make_unique<Fuse>();
     case DecoderKind::strip:
-      return std::make_unique<Strip>(single_character(spec["content"]), count(spec, "start"),
+      return std::make_unique<Strip>(spec["content"].character(), count(spec, "start"),
                                      count(spec, "stop"));
     case DecoderKind::replace:
       return std::make_unique<Replace>(TextPattern::read(spec["pattern"]), spec["content"].string());
     case DecoderKind::metaspace:
-      return std::make_unique<Metaspace>(single_character(spec["replacement"]), read_prepend_scheme(spec));
+      return std::make_unique<Metaspace>(spec["replacement"].character(), read_prepend_scheme(spec));
     case DecoderKind::bpe: return std::make_unique<BpeSuffix>(spec.string_or("suffix", "</w>"));
     case DecoderKind::word_piece:
       return std::make_unique<WordPiece>(spec.string_or("prefix", "##"), spec.boolean_or("cleanup", true));

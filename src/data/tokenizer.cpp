@@ -193,7 +193,7 @@ class SentencePieceBackend : public Tokenizer::Backend {
 
 class TokenizerJsonBackend : public Tokenizer::Backend {
  public:
-  explicit TokenizerJsonBackend(const fs::path& file) : json_(file), bytes_(read_file(file)) {}
+  explicit TokenizerJsonBackend(const fs::path& file) : bytes_(read_file(file)), json_(bytes_, file.string()) {}
   std::vector<std::int32_t> encode(std::string_view text) const override { return json_.encode(text); }
   std::string decode(std::span<const std::int32_t> ids, bool skip_special) const override {
     return json_.decode(ids, skip_special);
@@ -207,8 +207,8 @@ class TokenizerJsonBackend : public Tokenizer::Backend {
   std::string content_hash() const override { return sha256_hex(bytes_); }
 
  private:
+  std::string bytes_;  // before json_, which is read from it
   TokenizerJson json_;
-  std::string bytes_;
 };
 
 // The tokenizer file `path` names: itself, or the tokenizer.json / tokenizer.model of a folder.
@@ -304,7 +304,9 @@ std::optional<std::int32_t> Tokenizer::piece_to_id(std::string_view piece) const
 
 void Tokenizer::save(const fs::path& dir) const {
   fs::create_directories(dir);
-  write_file_atomic(dir / file_.filename(), read_file(file_));
+  // The standard name, whatever the source file was called: Tokenizer(dir) looks for it.
+  write_file_atomic(dir / (kind_ == TokenizerKind::tokenizer_json ? "tokenizer.json" : "tokenizer.model"),
+                    read_file(file_));
   if (kind_ == TokenizerKind::tokenizer_json || special_ != own_) write_special_ids(dir, special_);
 }
 

@@ -29,7 +29,9 @@ constexpr std::array<Named<ModelKind>, 1> kModelKinds{{
 
 std::int32_t token_id(const JsonPath& value) {
   const std::int64_t id = value.integer();
-  if (id < 0 || id > INT32_MAX) value.fail(fmt::format("expected a token id >= 0, got {}", id));
+  if (id < 0 || id > kMaxTokenId) {
+    value.fail(fmt::format("expected a token id from 0 to {}, got {}", kMaxTokenId, id));
+  }
   return static_cast<std::int32_t>(id);
 }
 
@@ -59,8 +61,9 @@ std::unique_ptr<BpeModel> read_bpe(const JsonPath& model, const std::string& fil
   if (!v.value().is_object()) v.fail("expected an object of token -> id");
   vocab.reserve(v.value().size());
   for (const auto& [token, id] : v.value().items()) {
-    if (!id.is_number_integer() || id.get<std::int64_t>() < 0 || id.get<std::int64_t>() > INT32_MAX) {
-      v.fail(fmt::format("the id of '{}' is {}, expected an integer >= 0", token, id.dump()));
+    if (!id.is_number_integer() || id.get<std::int64_t>() < 0 || id.get<std::int64_t>() > kMaxTokenId) {
+      v.fail(fmt::format("the id of '{}' is {}, expected an integer from 0 to {}", token, id.dump(),
+                         kMaxTokenId));
     }
     vocab.emplace(token, static_cast<std::int32_t>(id.get<std::int64_t>()));
   }
@@ -96,8 +99,23 @@ std::span<const Named<PostProcessorKind>> post_processor_kinds() { return kPostP
 // What encode adds around the ids when asked for special tokens.
 struct TokenizerJson::PostProcessor {
   std::vector<std::int32_t> before, after;
+  bool after_template = false;
 
-  // Reads `spec` and adds its tokens to this one (a Sequence adds each step's).
+  // Each step of a Sequence wraps what the steps before it made: its tokens go outside theirs.
+  void wrap(const std::vector<std::int32_t>& b, const std::vector<std::int32_t>& a) {
+    before.insert(before.begin(), b.begin(), b.end());
+    after.insert(after.end(), a.begin(), a.end());
+  }
+
+  // The tokenizers library mis-handles a step that adds tokens after a TemplateProcessing (it
+  // repeats or panics), so no such file has reference ids to be equal to.
+  void refuse_after_template(const JsonPath& spec) const {
+    if (after_template) {
+      spec["type"].fail("a post-processor that adds tokens after a TemplateProcessing is not supported");
+    }
+  }
+
+  // Reads `spec` and adds its tokens to this one (a Sequence adds each step's in turn).
   void read(const JsonPath& spec) {
     const std::string type = spec["type"].string();
     const auto kind = find_named(post_processor_kinds(), type);
@@ -109,13 +127,15 @@ struct TokenizerJson::PostProcessor {
       case PostProcessorKind::byte_level: return;
       case PostProcessorKind::roberta:
       case PostProcessorKind::bert:
-        before.push_back(pair_id(spec["cls"]));
-        after.insert(after.begin(), pair_id(spec["sep"]));
+        refuse_after_template(spec);
+        wrap({pair_id(spec["cls"])}, {pair_id(spec["sep"])});
         return;
       case PostProcessorKind::sequence:
         for (const JsonPath& step : spec["processors"].items()) read(step);
         return;
       case PostProcessorKind::template_processing: {
+        refuse_after_template(spec);
+        after_template = true;
         const JsonPath special = spec["special_tokens"];
         std::vector<std::int32_t> b, a;
         bool seen_sequence = false;
@@ -132,19 +152,20 @@ struct TokenizerJson::PostProcessor {
             item.fail("expected {\"SpecialToken\": ...} or {\"Sequence\": ...}");
           }
         }
-        before.insert(before.end(), b.begin(), b.end());
-        after.insert(after.begin(), a.begin(), a.end());
+        wrap(b, a);
         return;
       }
     }
   }
 };
 
-TokenizerJson::TokenizerJson(const fs::path& file) : post_processor_(std::make_unique<PostProcessor>()) {
-  const std::string name = file.string();
+TokenizerJson::TokenizerJson(const fs::path& file) : TokenizerJson(read_file(file), file.string()) {}
+
+TokenizerJson::TokenizerJson(std::string_view text, const std::string& name)
+    : post_processor_(std::make_unique<PostProcessor>()) {
   json j;
   try {
-    j = json::parse(read_file(file));
+    j = json::parse(text);
   } catch (const json::exception& e) {
     fail("{}: not valid JSON ({})", name, e.what());
   }
@@ -198,7 +219,7 @@ std::optional<std::int32_t> TokenizerJson::piece_to_id(std::string_view piece) c
 
 std::int32_t TokenizerJson::vocab_size() const {
   std::int32_t size = model_->vocab_size();
-  for (const AddedToken& t : added_.tokens()) size = std::max(size, t.id + 1);
+  for (const AddedToken& t : added_.tokens()) size = std::max(size, t.id + 1);  // ids <= kMaxTokenId
   return size;
 }
 

@@ -1,6 +1,7 @@
 #include "collapse/util/json_path.h"
 
 #include "collapse/util/error.h"
+#include "collapse/util/unicode.h"
 
 namespace collapse {
 
@@ -63,6 +64,15 @@ bool JsonPath::boolean_or(std::string_view key, bool fallback) const {
 std::int64_t JsonPath::integer_or(std::string_view key, std::int64_t fallback) const {
   const auto v = find(key);
   return v ? v->integer() : fallback;
+}
+
+char32_t JsonPath::character() const {
+  const std::string s = string();
+  if (s.empty()) fail("expected one character, got an empty string");
+  std::size_t i = 0;
+  const char32_t c = next_code_point(s, i);
+  if (i != s.size()) fail(fmt::format("expected one character, got '{}'", s));
+  return c;
 }
 
 }  // namespace collapse

@@ -4,6 +4,7 @@
 #include <pcre2.h>
 
 #include "collapse/util/error.h"
+#include "collapse/util/unicode.h"
 
 namespace collapse {
 
@@ -16,9 +17,7 @@ std::string pcre2_message(int code) {
 }
 
 std::size_t utf8_length_at(std::string_view text, std::size_t i) {
-  const auto c = static_cast<unsigned char>(text[i]);
-  const std::size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-  return std::min(n, text.size() - i);
+  return std::min(utf8_sequence_length(static_cast<unsigned char>(text[i])), text.size() - i);
 }
 
 }  // namespace
@@ -28,14 +27,28 @@ struct Regex::Impl {
   ~Impl() { pcre2_code_free(code); }
 };
 
+namespace {
+
+struct CompileContext {
+  pcre2_compile_context* context = pcre2_compile_context_create(nullptr);
+  ~CompileContext() { pcre2_compile_context_free(context); }
+};
+
+}  // namespace
+
 Regex::Regex(std::string_view pattern, std::string_view what)
     : impl_(std::make_unique<Impl>()), pattern_(pattern) {
   int error = 0;
   PCRE2_SIZE offset = 0;
   // UCP: \s, \w, \d and POSIX classes follow Unicode properties, as in the patterns' home
-  // engines. NO_UTF_CHECK at match time: callers pass validated UTF-8.
+  // engines. MULTILINE with LF newlines: Oniguruma's Ruby syntax, which the tokenizers library
+  // compiles its patterns with, lets ^ and $ match at every line's start and end.
+  // NO_UTF_CHECK at match time: callers pass validated UTF-8.
+  CompileContext context;
+  pcre2_set_newline(context.context, PCRE2_NEWLINE_LF);
   impl_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                              PCRE2_UTF | PCRE2_UCP, &error, &offset, nullptr);
+                              PCRE2_UTF | PCRE2_UCP | PCRE2_MULTILINE, &error, &offset,
+                              context.context);
   if (impl_->code == nullptr) {
     fail("{}: the regular expression '{}' does not compile at offset {}: {}", what, pattern,
          offset, pcre2_message(error));
@@ -72,12 +85,13 @@ pcre2_match_data* match_data_for(const pcre2_code* code) {
 }
 
 // The match starting the search at `from`; nullopt when none.
-std::optional<TextRange> match_at(const pcre2_code* code, std::string_view text, std::size_t from) {
+std::optional<TextRange> match_at(const pcre2_code* code, std::string_view pattern,
+                                  std::string_view text, std::size_t from) {
   pcre2_match_data* data = match_data_for(code);
   const int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), from,
                              PCRE2_NO_UTF_CHECK, data, nullptr);
   if (rc == PCRE2_ERROR_NOMATCH) return std::nullopt;
-  if (rc < 0) fail("regular expression match failed: {}", pcre2_message(rc));
+  if (rc < 0) fail("the regular expression '{}' failed to match: {}", pattern, pcre2_message(rc));
   const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data);
   return TextRange{ovector[0], ovector[1]};
 }
@@ -88,10 +102,14 @@ std::vector<TextRange> Regex::find_all(std::string_view text) const {
   std::vector<TextRange> out;
   std::size_t from = 0;
   while (from <= text.size()) {
-    const auto m = match_at(impl_->code, text, from);
+    const auto m = match_at(impl_->code, pattern_, text, from);
     if (!m) break;
-    out.push_back(*m);
-    if (m->end > m->begin) {
+    // An empty match right where the previous match ended is not a match (the rule of Rust's
+    // regex and Oniguruma's iterators, which the reference uses): the search moves one
+    // character on. Any other empty match counts, and the next search starts after it.
+    const bool empty = m->end == m->begin;
+    if (!(empty && !out.empty() && out.back().end == m->begin)) out.push_back(*m);
+    if (!empty) {
       from = m->end;
     } else if (m->end < text.size()) {
       from = m->end + utf8_length_at(text, m->end);
@@ -103,7 +121,7 @@ std::vector<TextRange> Regex::find_all(std::string_view text) const {
 }
 
 std::optional<TextRange> Regex::find(std::string_view text) const {
-  return match_at(impl_->code, text, 0);
+  return match_at(impl_->code, pattern_, text, 0);
 }
 
 bool Regex::search(std::string_view text) const { return find(text).has_value(); }

@@ -617,6 +617,23 @@ def edited_json(tok, edit):
     return json.dumps(j, ensure_ascii=False, indent=2)
 
 
+def build_pattern_edges(gpt2):
+    """gpt2-style with corners the real files rarely reach: a regex whose empty matches follow
+    non-empty ones and whose $ matches at every line end, a Split anchored with ^, and a
+    post-processor Sequence whose template wraps the RobertaProcessing before it. (The Replace
+    never inserts at offset 0: there the library's encode duplicates the insertion, which its
+    own normalize_str does not.)"""
+    tok = Tokenizer.from_str(gpt2.to_str())
+    tok.normalizer = normalizers.Replace(Regex(r"(?<=\S)\d*$"), "!")  # never an insertion at 0
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(r"^\W*|\w$"), "merged_with_next"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+    tok.post_processor = processors.Sequence([  # RobertaProcessing takes (sep, cls)
+        processors.RobertaProcessing(("[B]", 2), ("[A]", 1)),
+        processors.TemplateProcessing(single="[C] $A [D]", special_tokens=[("[C]", 3), ("[D]", 4)])])
+    return tok
+
+
 def build_gpt2_real(gpt2_dir):
     with open(os.path.join(gpt2_dir, "encoder.json"), encoding="utf-8") as f:
         vocab = json.load(f)
@@ -685,8 +702,8 @@ def write_sentencepiece_kind(out, name, corpus, docs):
 
 ALL_KINDS = ["gpt2-style", "llama3-style", "llama3-ignore-merges", "qwen2-style", "smollm2-digits",
              "sentencepiece-converted", "metaspace", "nfc-prepend-wordpiece-suffix",
-             "nfc-prepend-wordpiece-suffix-fuse-unk", "merges-as-strings", "gpt2-real",
-             "sentencepiece"]
+             "nfc-prepend-wordpiece-suffix-fuse-unk", "merges-as-strings", "pattern-edges",
+             "gpt2-real", "sentencepiece"]
 
 
 def generate(out, gpt2_dir):
@@ -813,6 +830,20 @@ def generate(out, gpt2_dir):
                       {"bos": "<|endoftext|>", "eos": "<|endoftext|>", "pad": None, "unk": None},
                       docs, add_bos=False, raw_json=edited_json(gpt2, merges_as_strings)))
     check(strings_rows == gpt2_rows, "merges-as-strings gives other outputs than gpt2-style")
+
+    # i2. pattern corners
+    edges_rows = record(
+        "pattern-edges",
+        "gpt2-style with normalizer Replace(Regex (?<=\\S)\\d*$, !), "
+        "pre-tokenizer Sequence[Split(Regex ^\\W*|\\w$, merged_with_next), ByteLevel] and "
+        "post-processor Sequence[RobertaProcessing, Template [C] $A "
+        "[D]]: empty regex matches after a match, $ and ^ at line boundaries, "
+        "a template wrapping the step before it",
+        write_hf_kind(out, "pattern-edges", build_pattern_edges(gpt2),
+                      {"bos": "<|endoftext|>", "eos": "<|endoftext|>", "pad": None, "unk": None},
+                      docs, add_bos=False))
+    check(edges_rows[0]["ids_special"][:2] == [3, 1] and edges_rows[0]["ids_special"][-2:] == [2, 4],
+          "pattern-edges: the template does not wrap the RobertaProcessing before it")
 
     # j. GPT-2's real vocabulary
     if gpt2_dir is not None:

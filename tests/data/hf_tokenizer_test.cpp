@@ -68,8 +68,8 @@ TEST(HfTokenizers, EveryKindIsTested) {
   for (const json& k : kinds()) names.insert(k.at("name"));
   for (const char* expected : {"gpt2-style", "llama3-style", "llama3-ignore-merges", "qwen2-style",
                                "smollm2-digits", "sentencepiece-converted", "metaspace",
-                               "nfc-prepend-wordpiece-suffix", "merges-as-strings", "gpt2-real",
-                               "sentencepiece"}) {
+                               "nfc-prepend-wordpiece-suffix", "nfc-prepend-wordpiece-suffix-fuse-unk",
+                               "merges-as-strings", "pattern-edges", "gpt2-real", "sentencepiece"}) {
     EXPECT_TRUE(names.count(expected)) << expected << " missing from " << fixtures()
                                        << (std::string(expected) == "gpt2-real"
                                                ? " (GPT-2's vocabulary: run data/fetch_corpora.sh gpt2-bpe)"

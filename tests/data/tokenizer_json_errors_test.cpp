@@ -3,11 +3,18 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "collapse/data/pre_tokenizers.h"
+#include "collapse/data/text_normalizers.h"
+#include "collapse/data/token_decoders.h"
 #include "collapse/data/tokenizer.h"
+#include "collapse/data/tokenizer_json.h"
 #include "collapse/util/error.h"
 #include "support/test_support.h"
 
@@ -100,6 +107,15 @@ TEST(TokenizerJson, AnUnsupportedComponentIsNamedByItsJsonPath) {
        "tokenizer.json: pre_tokenizer.pattern.Regex: the regular expression '(unclosed' does not compile"},
       {"pre_tokenizer", json::parse(R"({"type": "Split", "pattern": {"Glob": "*"}, "behavior": "Isolated"})"),
        "tokenizer.json: pre_tokenizer.pattern: expected {\"String\": ...} or {\"Regex\": ...}"},
+      {"normalizer", json::parse(R"({"type": "Replace", "pattern": {"String": ""}, "content": "x"})"),
+       "tokenizer.json: normalizer.pattern.String: an empty pattern is not supported"},
+      // The tokenizers library repeats tokens or panics here: there are no reference ids to equal.
+      {"post_processor", json::parse(R"({"type": "Sequence", "processors": [
+          {"type": "TemplateProcessing", "single": [{"Sequence": {"id": "A", "type_id": 0}}], "pair": [],
+           "special_tokens": {}},
+          {"type": "RobertaProcessing", "sep": ["<eos>", 3], "cls": ["a", 0]}]})"),
+       "tokenizer.json: post_processor.processors[1].type: a post-processor that adds tokens after a "
+       "TemplateProcessing is not supported"},
   };
   int n = 0;
   for (const Case& c : cases) {
@@ -122,6 +138,15 @@ TEST(TokenizerJson, ABrokenModelIsRefusedNamingTheEntry) {
   json legacy = minimal();
   legacy["model"]["merges"] = json::parse(R"(["a b c"])");
   EXPECT_NE(open_error(write_tokenizer("legacy", legacy)).find("model.merges[0]: expected \"left right\" with one space"),
+            std::string::npos);
+  // Ids index tables: one far beyond any vocabulary is refused, not allocated for.
+  json huge = minimal();
+  huge["model"]["vocab"]["ab"] = 2147483647;
+  EXPECT_NE(open_error(write_tokenizer("huge-id", huge)).find("model.vocab: the id of 'ab' is 2147483647, expected an integer from 0 to 16777215"),
+            std::string::npos);
+  json huge_added = minimal();
+  huge_added["added_tokens"][0]["id"] = 2147483647;
+  EXPECT_NE(open_error(write_tokenizer("huge-added-id", huge_added)).find("added_tokens[0].id: expected a token id from 0 to 16777215, got 2147483647"),
             std::string::npos);
   const fs::path dir = tests::fresh_dir("not-json");
   tests::write_text(dir / "tokenizer.json", "{\"model\": ");
@@ -149,3 +174,69 @@ TEST(TokenizerJson, SpecialIdsFollowTheFilesInOrder) {
   EXPECT_EQ(t.eos_id(), 3);
   EXPECT_EQ(t.pad_id(), 2);
 }
+
+TEST(TokenizerJson, ASavedTokenizerTakesTheStandardFileNameWhateverItsSourceWasCalled) {
+  const fs::path source = tests::fresh_dir("renamed-source");
+  tests::write_text(source / "my-tokenizer.json", minimal().dump());
+  tests::write_text(source / "tokenizer_config.json", json{{"eos_token", "<eos>"}}.dump());
+  const Tokenizer t(source / "my-tokenizer.json");
+  const fs::path copy = tests::fresh_dir("renamed-copy");
+  t.save(copy);
+  EXPECT_TRUE(fs::exists(copy / "tokenizer.json"));
+  const Tokenizer back(copy);
+  EXPECT_EQ(back.fingerprint(), t.fingerprint());
+  EXPECT_EQ(back.encode("abab"), t.encode("abab"));
+}
+
+TEST(TokenizerJson, EachStepOfAPostProcessorSequenceWrapsTheStepsBeforeIt) {
+  json j = minimal();
+  j["post_processor"] = json::parse(R"({"type": "Sequence", "processors": [
+      {"type": "RobertaProcessing", "sep": ["b", 1], "cls": ["a", 0]},
+      {"type": "BertProcessing", "sep": ["<eos>", 3], "cls": ["ab", 2]}]})");
+  const Tokenizer t(write_tokenizer("sequence-wraps", j));
+  EXPECT_EQ(t.encode("ab", true), (std::vector<std::int32_t>{2, 0, 2, 1, 3}));
+}
+
+namespace {
+
+// The component names docs/tokenizers.md's "supported" table lists in row `part`: the
+// backquoted names outside parentheses (inside them are options and remarks).
+std::set<std::string> documented(const std::string& part) {
+  std::ifstream in(fs::path(COLLAPSE_SOURCE_DIR) / "docs" / "tokenizers.md");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("| " + part + " |", 0) != 0) continue;
+    std::string outside;
+    int depth = 0;
+    for (char c : line.substr(part.size() + 4)) {
+      if (c == '(') ++depth;
+      if (depth == 0) outside += c;
+      if (c == ')') --depth;
+    }
+    std::set<std::string> names;
+    const std::regex quoted("`([^`]+)`");
+    for (auto it = std::sregex_iterator(outside.begin(), outside.end(), quoted); it != std::sregex_iterator(); ++it) {
+      names.insert((*it)[1]);
+    }
+    return names;
+  }
+  ADD_FAILURE() << "docs/tokenizers.md has no row '| " << part << " |'";
+  return {};
+}
+
+template <typename Kind>
+std::set<std::string> names(std::span<const Named<Kind>> table) {
+  std::set<std::string> out;
+  for (const auto& n : table) out.insert(std::string(n.name));
+  return out;
+}
+
+}  // namespace
+
+TEST(TokenizersDoc, TheSupportedTableListsExactlyTheReadersTables) {
+  EXPECT_EQ(documented("normalizer"), names(normalizer_kinds()));
+  EXPECT_EQ(documented("pre_tokenizer"), names(pre_tokenizer_kinds()));
+  EXPECT_EQ(documented("post_processor"), names(post_processor_kinds()));
+  EXPECT_EQ(documented("decoder"), names(decoder_kinds()));
+}
+

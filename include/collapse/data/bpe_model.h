@@ -44,6 +44,9 @@ class BpeModel {
   // its result, or the unk token, is not in the vocabulary.
   BpeModel(Vocabulary vocab, const std::vector<std::pair<std::string, std::string>>& merges,
            BpeOptions options, std::string_view what);
+  // Not copyable: by_id_ points into vocab_.
+  BpeModel(const BpeModel&) = delete;
+  BpeModel& operator=(const BpeModel&) = delete;
 
   // Appends the ids of `word` to `out`. Repeated words are served from a per-thread cache.
   void tokenize(std::string_view word, std::vector<std::int32_t>& out) const;

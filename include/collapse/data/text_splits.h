@@ -17,6 +17,10 @@
 
 namespace collapse {
 
+// The largest token id read from a tokenizer file: far above any real vocabulary (Gemma's is
+// 262,144), low enough that a table indexed by id stays affordable.
+inline constexpr std::int32_t kMaxTokenId = (1 << 24) - 1;
+
 struct TextSplit {
   std::string text;
   std::int32_t token = -1;  // >= 0: an added token's id, which the later stages leave alone

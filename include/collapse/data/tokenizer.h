@@ -1,6 +1,6 @@
 // A tokenizer: text <-> token ids, with the special ids from the tokenizer's own files.
 //
-// Three kinds read through one interface:
+// Two kinds read through one interface:
 //   sentencepiece   a SentencePiece model file: the one `collapse prepare` trains (special ids
 //                   unk 0, bos 1, eos 2, pad 3) or a model folder's tokenizer.model (Llama 2,
 //                   TinyLlama, Mistral, Gemma), with that file's own ids

@@ -31,6 +31,8 @@ class TokenizerJson {
  public:
   // Reads and checks the file; Error naming the file and JSON path at fault.
   explicit TokenizerJson(const std::filesystem::path& file);
+  // The same from the file's text; `name` is the file named in errors.
+  TokenizerJson(std::string_view text, const std::string& name);
   ~TokenizerJson();
   TokenizerJson(TokenizerJson&&) noexcept;
   TokenizerJson& operator=(TokenizerJson&&) noexcept;

@@ -1,7 +1,7 @@
 // Perplexity of a model on a token stream, defined exactly so (docs/perplexity.md):
 //
 //   Each document is encoded as BOS + tokens + EOS and the documents of the split are concatenated
-//   in order into t_0..t_{M-1}. Windows start at 0, C, 2C, ... (C = model context); the window at
+//   in order into t_0..t_{M-1} (where BOS is EOS, as GPT-2's <|endoftext|>, neighbours share it). Windows start at 0, C, 2C, ... (C = model context); the window at
 //   i feeds t_i..t_{i+C-1} and predicts t_{i+1}..t_{i+C} (the last window is shorter), so every
 //   token after t_0 is predicted exactly once, with at most C tokens of left context and none from
 //   before its window. perplexity = exp(total NLL / (M - 1)), NLL in nats.

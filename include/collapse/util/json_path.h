@@ -34,6 +34,8 @@ class JsonPath {
   std::string string() const;
   bool boolean() const;
   std::int64_t integer() const;
+  // A string of exactly one Unicode character (Metaspace's replacement, Strip's content).
+  char32_t character() const;
   // The member `key` as a value of that type, or `fallback` when absent or null.
   std::string string_or(std::string_view key, std::string_view fallback) const;
   bool boolean_or(std::string_view key, bool fallback) const;

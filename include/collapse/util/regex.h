@@ -27,8 +27,10 @@ class Regex {
   Regex(Regex&&) noexcept;
   Regex& operator=(Regex&&) noexcept;
 
-  // Non-overlapping matches, left to right. After an empty match the search resumes one
-  // character further on, as Rust's and Oniguruma's iterators do. `text` must be valid UTF-8.
+  // Non-overlapping matches, left to right, as Rust's and Oniguruma's iterators report them: an
+  // empty match where the previous match ended is skipped, and after an empty match the search
+  // resumes one character further on. ^ and $ match at line boundaries (LF), as in Oniguruma's
+  // Ruby syntax; \A and \z at the text's ends. `text` must be valid UTF-8.
   std::vector<TextRange> find_all(std::string_view text) const;
   // Whether the pattern matches somewhere in `text`.
   bool search(std::string_view text) const;

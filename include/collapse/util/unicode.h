@@ -13,6 +13,11 @@ enum class NormalForm { nfc, nfd, nfkc, nfkd };
 // `text` (valid UTF-8) in the normal form.
 std::string unicode_normalize(std::string_view text, NormalForm form);
 
+// The length in bytes of the UTF-8 sequence a lead byte starts (1 to 4; valid UTF-8 assumed).
+inline std::size_t utf8_sequence_length(unsigned char lead) {
+  return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+}
+
 // The code point starting at byte `i` of valid UTF-8 `text`; `i` moves past it.
 char32_t next_code_point(std::string_view text, std::size_t& i);
 void append_utf8(std::string& out, char32_t code_point);
