@@ -7,6 +7,10 @@ class App;
 
 namespace collapse::cli {
 
+// What --model (and train's --init) accepts, as every command's help says it.
+inline constexpr const char* kModelHelp =
+    "a train folder, a .ckpt file, an export folder or a Hugging Face model folder";
+
 void add_prepare_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);

@@ -26,7 +26,7 @@ void add_eval_command(CLI::App& app) {
       "non-overlapping context-length windows; every token but the first is predicted once;\n"
       "perplexity = exp(total NLL / predicted tokens).\n"
       "Example: collapse eval --model runs/gen-0 --data runs/sotu-data --split test --json");
-  cmd->add_option("--model", a->model, "a train folder, a .ckpt file or an export folder")->required();
+  cmd->add_option("--model", a->model, kModelHelp)->required();
   cmd->add_option("--data", a->data, "prepared dataset folder")->required();
   cmd->add_option("--split", a->split, "split to score")
       ->check(CLI::IsMember({"test", "valid", "train"}))

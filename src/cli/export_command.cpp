@@ -16,9 +16,10 @@ void add_export_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "export",
       "Write a model in the Hugging Face layout (config.json, model.safetensors, the tokenizer)\n"
-      "that transformers loads as LlamaForCausalLM.\n"
+      "that transformers loads: collapse's models as LlamaForCausalLM, an imported model in its\n"
+      "own family's layout.\n"
       "Example: collapse export --model runs/gen-0 --out runs/gen-0-hf");
-  cmd->add_option("--model", *model, "a train folder, a .ckpt file or an export folder")->required();
+  cmd->add_option("--model", *model, kModelHelp)->required();
   cmd->add_option("--out", *out, "folder to write")->required();
   cmd->add_option("--data", *data,
                   "dataset folder holding the model's tokenizer (default: the one recorded "
@@ -32,22 +33,20 @@ void add_export_command(CLI::App& app) {
       fail("{} exists and is not an export folder; choose another --out", dir.string());
     }
     LoadedModel loaded = load_model(*model, c10::Device(c10::kCPU));
-    std::filesystem::path dataset =
-        data->empty() ? std::filesystem::path(loaded.meta.tokenizer.value("dataset", ""))
-                      : std::filesystem::path(*data);
-    // A dataset holds its tokenizer as tokenizer.json (a Hugging Face model's) or tokenizer.model.
-    const std::filesystem::path tokenizer = std::filesystem::exists(dataset / "tokenizer.json", ec)
-                                                ? dataset / "tokenizer.json"
-                                                : dataset / "tokenizer.model";
-    if (dataset.empty() || !std::filesystem::exists(tokenizer, ec)) {
-      fail("cannot find the model's tokenizer at '{}'; pass --data with the dataset folder it was "
+    // The tokenizer: --data's, else that of the dataset the model was trained on, else that of
+    // the model folder it was imported from.
+    std::filesystem::path source = *data;
+    if (source.empty()) source = loaded.meta.tokenizer.value("dataset", "");
+    if (source.empty()) source = loaded.meta.tokenizer.value("export", "");
+    if (source.empty() || !std::filesystem::is_directory(source, ec)) {
+      fail("cannot find the model's tokenizer{}; pass --data with the dataset folder it was "
            "trained on",
-           tokenizer.string());
+           source.empty() ? "" : " in '" + source.string() + "'");
     }
+    const Tokenizer t(source);
     const std::string expected = loaded.meta.tokenizer.value("fingerprint", "");
-    const Tokenizer t(tokenizer);
     if (!expected.empty() && t.fingerprint() != expected) {
-      fail("{} is not the tokenizer the model was trained with (checksum differs)", tokenizer.string());
+      fail("{} is not the tokenizer the model was trained with (fingerprints differ)", t.file().string());
     }
     export_hf(loaded.model, loaded.meta, t, *out);
     std::printf("exported %s to %s (config.json, model.safetensors, %s)\n", model->c_str(),

@@ -34,7 +34,7 @@ void add_generate_command(CLI::App& app) {
       "      --documents 1000 --max-tokens 128 --top-p 0.95\n"
       "Example (Shumailov et al.): collapse generate --model runs/gen-0 --data runs/sotu-data --out x.jsonl \\\n"
       "      --prompt real-prefix:64 --min-tokens 64 --max-tokens 64 --beams 5 --repetition-penalty 3");
-  cmd->add_option("--model", a->model, "a train folder, a .ckpt file or an export folder")->required();
+  cmd->add_option("--model", a->model, kModelHelp)->required();
   cmd->add_option("--data", a->data, "the prepared dataset the model was trained with")->required();
   cmd->add_option("--out", a->out, "samples folder, or a .jsonl file")->required();
   cmd->add_option("--documents", a->documents,

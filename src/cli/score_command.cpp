@@ -85,7 +85,7 @@ void add_score_command(CLI::App& app) {
                   "samples folder or .jsonl from collapse generate, or a .jsonl of {\"text\": ...}")
       ->required();
   cmd->add_option("--data", a->data, "prepared dataset: its tokenizer and real test split")->required();
-  cmd->add_option("--model", a->model, "reference model for perplexity and precision/recall");
+  cmd->add_option("--model", a->model, std::string("reference model for perplexity and precision/recall: ") + kModelHelp);
   cmd->add_option("--metrics", a->metrics, "all, or a comma-separated list of metric names")
       ->capture_default_str();
   cmd->add_option("--self-bleu-hypotheses", a->hypotheses,

@@ -77,7 +77,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--checkpoint-every", o->checkpoint_every, "write last.ckpt every N steps (0: = eval-every)")
       ->capture_default_str();
   cmd->add_option("--log-every", o->log_every, "log the train loss every N steps")->capture_default_str();
-  cmd->add_option("--init", *init, "fine-tune from this model (checkpoint or export folder)");
+  cmd->add_option("--init", *init, std::string("fine-tune from this model: ") + kModelHelp);
   cmd->add_option("--device", o->device, kDeviceNames)->capture_default_str();
   cmd->add_option("--seed", o->seed, "seed of initialisation and batch order")->capture_default_str();
   cmd->add_flag("--resume", o->resume, "continue the run in --out from its last.ckpt");

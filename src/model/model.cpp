@@ -14,18 +14,42 @@ namespace nn = torch::nn;
 
 namespace {
 
-nn::Linear linear(std::int64_t in, std::int64_t out) {
-  return nn::Linear(nn::LinearOptions(in, out).bias(false));
+nn::Linear linear(std::int64_t in, std::int64_t out, bool bias = false) {
+  return nn::Linear(nn::LinearOptions(in, out).bias(bias));
+}
+
+// The rotary inverse frequencies theta^(-2i/head_dim), i < head_dim/2, in fp32 on `device`,
+// stretched by the config's rope scaling as Hugging Face's rope initialisers do.
+at::Tensor rotary_inverse_frequencies(const ModelConfig& config, const c10::Device& device) {
+  const std::int64_t hd = config.head_dim();
+  const auto options = at::TensorOptions().dtype(at::kLong).device(device);
+  const at::Tensor exponents = at::arange(0, hd, 2, options).to(at::kFloat) / hd;
+  const at::Tensor inv_freq = 1.0 / at::pow(config.rope_theta, exponents);
+  const RopeScaling& r = config.rope_scaling;
+  switch (r.kind) {
+    case RopeScalingKind::none: return inv_freq;
+    case RopeScalingKind::linear: return inv_freq / r.factor;
+    case RopeScalingKind::llama3: {
+      // Wavelengths longer than original_context / low_freq_factor are slowed by `factor`, those
+      // shorter than original_context / high_freq_factor kept, and those between interpolated.
+      const double old_context = static_cast<double>(r.original_context);
+      const at::Tensor wavelength = 2 * M_PI / inv_freq;
+      const at::Tensor scaled = at::where(wavelength > old_context / r.low_freq_factor, inv_freq / r.factor, inv_freq);
+      const at::Tensor smooth = (old_context / wavelength - r.low_freq_factor) / (r.high_freq_factor - r.low_freq_factor);
+      const at::Tensor blended = (1 - smooth) * scaled / r.factor + smooth * scaled;
+      const at::Tensor medium = (wavelength >= old_context / r.high_freq_factor) &
+                                (wavelength <= old_context / r.low_freq_factor);
+      return at::where(medium, blended, scaled);
+    }
+  }
+  fail("unknown rope scaling");
 }
 
 // cos/sin tables [..., head_dim] for the given positions (any shape, int64), computed as Hugging
 // Face's Llama does (fp32 inverse frequencies, each half of head_dim repeated), then cast to `dtype`.
 std::pair<at::Tensor, at::Tensor> rotary_tables(const at::Tensor& positions, const ModelConfig& config,
                                                 c10::ScalarType dtype) {
-  const std::int64_t hd = config.head_dim();
-  const auto options = at::TensorOptions().dtype(at::kLong).device(positions.device());
-  const at::Tensor exponents = at::arange(0, hd, 2, options).to(at::kFloat) / hd;
-  const at::Tensor inv_freq = 1.0 / at::pow(config.rope_theta, exponents);
+  const at::Tensor inv_freq = rotary_inverse_frequencies(config, positions.device());
   const at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [..., hd/2]
   const at::Tensor table = at::cat({freqs, freqs}, -1);                      // [..., hd]
   return {table.cos().to(dtype), table.sin().to(dtype)};
@@ -55,19 +79,21 @@ at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
   return weight * normed.to(x.scalar_type());
 }
 
-AttentionImpl::AttentionImpl(const ModelConfig& c) : n_head_(c.n_head), head_dim_(c.head_dim()) {
-  q_proj = register_module("q_proj", linear(c.d_model, c.d_model));
-  k_proj = register_module("k_proj", linear(c.d_model, c.d_model));
-  v_proj = register_module("v_proj", linear(c.d_model, c.d_model));
-  o_proj = register_module("o_proj", linear(c.d_model, c.d_model));
+AttentionImpl::AttentionImpl(const ModelConfig& c)
+    : n_head_(c.n_head), n_kv_head_(c.kv_heads()), head_dim_(c.head_dim()) {
+  q_proj = register_module("q_proj", linear(c.d_model, n_head_ * head_dim_, c.qkv_bias));
+  k_proj = register_module("k_proj", linear(c.d_model, n_kv_head_ * head_dim_, c.qkv_bias));
+  v_proj = register_module("v_proj", linear(c.d_model, n_kv_head_ * head_dim_, c.qkv_bias));
+  o_proj = register_module("o_proj", linear(n_head_ * head_dim_, c.d_model, c.o_bias));
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> AttentionImpl::project(const at::Tensor& x,
                                                                       const at::Tensor& cos,
                                                                       const at::Tensor& sin) {
   const std::int64_t B = x.size(0), T = x.size(1);
-  auto heads = [&](const at::Tensor& t) { return t.view({B, T, n_head_, head_dim_}).transpose(1, 2); };
-  at::Tensor q = heads(q_proj(x)), k = heads(k_proj(x)), v = heads(v_proj(x));  // [B, H, T, hd]
+  auto heads = [&](const at::Tensor& t, std::int64_t n) { return t.view({B, T, n, head_dim_}).transpose(1, 2); };
+  // [B, H, T, hd] for queries, [B, H_kv, T, hd] for keys and values.
+  at::Tensor q = heads(q_proj(x), n_head_), k = heads(k_proj(x), n_kv_head_), v = heads(v_proj(x), n_kv_head_);
   q = q * cos.to(q.scalar_type()) + rotate_half(q) * sin.to(q.scalar_type());
   k = k * cos.to(k.scalar_type()) + rotate_half(k) * sin.to(k.scalar_type());
   return {q, k, v};
@@ -76,7 +102,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> AttentionImpl::project(const at::
 at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
   const std::int64_t B = x.size(0), T = x.size(1);
   const auto [q, k, v] = project(x, cos, sin);
-  const at::Tensor y = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/T > 1);
+  const at::Tensor y = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/T > 1,
+                                                       std::nullopt, /*enable_gqa=*/n_kv_head_ != n_head_);
   return o_proj(y.transpose(1, 2).reshape({B, T, n_head_ * head_dim_}));
 }
 
@@ -88,14 +115,15 @@ at::Tensor AttentionImpl::decode(const at::Tensor& x, const DecodeSlots& where, 
   v_buf.index_copy_(2, where.slots, v.to(v_buf.scalar_type()));
   const at::Tensor keys = k_buf.narrow(2, 0, where.visible).to(q.scalar_type());
   const at::Tensor values = v_buf.narrow(2, 0, where.visible).to(q.scalar_type());
-  const at::Tensor y = at::scaled_dot_product_attention(q, keys, values, where.mask);
+  const at::Tensor y = at::scaled_dot_product_attention(q, keys, values, where.mask, 0.0, false,
+                                                       std::nullopt, /*enable_gqa=*/n_kv_head_ != n_head_);
   return o_proj(y.transpose(1, 2).reshape({B, T, n_head_ * head_dim_}));
 }
 
 MLPImpl::MLPImpl(const ModelConfig& c) {
-  gate_proj = register_module("gate_proj", linear(c.d_model, c.ffn_hidden));
-  up_proj = register_module("up_proj", linear(c.d_model, c.ffn_hidden));
-  down_proj = register_module("down_proj", linear(c.ffn_hidden, c.d_model));
+  gate_proj = register_module("gate_proj", linear(c.d_model, c.ffn_hidden, c.mlp_bias));
+  up_proj = register_module("up_proj", linear(c.d_model, c.ffn_hidden, c.mlp_bias));
+  down_proj = register_module("down_proj", linear(c.ffn_hidden, c.d_model, c.mlp_bias));
 }
 
 at::Tensor MLPImpl::forward(const at::Tensor& x) {
@@ -208,7 +236,7 @@ at::Tensor GPTImpl::decode_into(const at::Tensor& tokens, DecodeCache& cache,
   if (cache.keys.empty()) {
     const auto options = at::TensorOptions().dtype(compute).device(tokens.device());
     for (std::int64_t i = 0; i < config_.n_layer; ++i) {
-      cache.keys.push_back(at::zeros({B, config_.n_head, cache.capacity, config_.head_dim()}, options));
+      cache.keys.push_back(at::zeros({B, config_.kv_heads(), cache.capacity, config_.head_dim()}, options));
       cache.values.push_back(at::zeros_like(cache.keys.back()));
     }
   }
@@ -234,6 +262,10 @@ void initialize_weights(GPT& model, std::uint64_t seed) {
     at::Tensor& p = item.value();
     if (name.find("norm") != std::string::npos) {
       p.fill_(1.0);
+      continue;
+    }
+    if (name.ends_with(".bias")) {
+      p.zero_();
       continue;
     }
     // Projections that write into the residual stream get a smaller scale (GPT-2), so the

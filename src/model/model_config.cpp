@@ -1,12 +1,38 @@
 #include "collapse/model/model_config.h"
 
+#include <algorithm>
+#include <array>
+
 #include "collapse/util/error.h"
 
 namespace collapse {
 using nlohmann::json;
 
+namespace {
+
+constexpr std::array<Named<ModelFamily>, 3> kFamilies{{
+    {ModelFamily::llama, "llama", "LlamaForCausalLM (SmolLM2, TinyLlama, Llama 3.x, collapse's own models)"},
+    {ModelFamily::qwen2, "qwen2", "Qwen2ForCausalLM (Llama with q/k/v biases)"},
+    {ModelFamily::mistral, "mistral", "MistralForCausalLM (Llama with a sliding window)"},
+}};
+
+constexpr std::array<Named<RopeScalingKind>, 3> kRopeScalingKinds{{
+    {RopeScalingKind::none, "default", "rotary frequencies as trained"},
+    {RopeScalingKind::linear, "linear", "every frequency divided by factor"},
+    {RopeScalingKind::llama3, "llama3", "low frequencies divided by factor, high ones kept, those between blended"},
+}};
+
+}  // namespace
+
+std::span<const Named<ModelFamily>> model_families() { return kFamilies; }
+std::span<const Named<RopeScalingKind>> rope_scaling_kinds() { return kRopeScalingKinds; }
+
 std::int64_t ModelConfig::parameters() const {
-  const std::int64_t per_layer = 4 * d_model * d_model + 3 * d_model * ffn_hidden + 2 * d_model;
+  const std::int64_t q = n_head * head_dim(), kv = kv_heads() * head_dim();
+  const std::int64_t attention = d_model * (q + 2 * kv) + q * d_model +
+                                 (qkv_bias ? q + 2 * kv : 0) + (o_bias ? d_model : 0);
+  const std::int64_t mlp = 3 * d_model * ffn_hidden + (mlp_bias ? 2 * ffn_hidden + d_model : 0);
+  const std::int64_t per_layer = attention + mlp + 2 * d_model;
   const std::int64_t embedding = vocab_size * d_model;
   return n_layer * per_layer + d_model + embedding * (tie_embeddings ? 1 : 2);
 }
@@ -21,47 +47,120 @@ void ModelConfig::validate(const SettingNames& names) const {
   positive("n_head", n_head);
   positive("d_model", d_model);
   positive("ffn_hidden", ffn_hidden);
-  if (d_model % n_head != 0) {
+  if (n_kv_head < 0) fail("{} must be positive, got {}", names("n_kv_head"), n_kv_head);
+  if (head_size < 0) fail("{} must be positive, got {}", names("head_size"), head_size);
+  if (head_size == 0 && d_model % n_head != 0) {
     fail("{} {} is not divisible by {} {}", names("d_model"), d_model, names("n_head"), n_head);
   }
+  if (n_head % kv_heads() != 0) {
+    fail("{} {} is not divisible by {} {}", names("n_head"), n_head, names("n_kv_head"), kv_heads());
+  }
   if (head_dim() % 2 != 0) {
-    fail("the head size {} / {} = {} must be even for rotary embeddings", names("d_model"),
-         names("n_head"), head_dim());
+    fail("the head size {} must be even for rotary embeddings ({})", head_dim(),
+         head_size > 0 ? names("head_size") : names("d_model") + " / " + names("n_head"));
   }
   if (!(rope_theta > 0)) fail("{} must be positive, got {}", names("rope_theta"), rope_theta);
   if (!(norm_eps > 0)) fail("{} must be positive, got {}", names("norm_eps"), norm_eps);
+  const RopeScaling& r = rope_scaling;
+  if (r.kind != RopeScalingKind::none && !(r.factor > 0)) {
+    fail("{} factor must be positive, got {}", names("rope_scaling"), r.factor);
+  }
+  if (r.kind == RopeScalingKind::llama3 &&
+      !(r.low_freq_factor > 0 && r.high_freq_factor > r.low_freq_factor && r.original_context > 0)) {
+    fail("{} llama3 needs 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0, "
+         "got {}, {} and {}",
+         names("rope_scaling"), r.low_freq_factor, r.high_freq_factor, r.original_context);
+  }
 }
 
+namespace {
+
+json rope_scaling_json(const RopeScaling& r) {
+  json j = {{"type", name_of(rope_scaling_kinds(), r.kind)}, {"factor", r.factor}};
+  if (r.kind == RopeScalingKind::llama3) {
+    j["low_freq_factor"] = r.low_freq_factor;
+    j["high_freq_factor"] = r.high_freq_factor;
+    j["original_context"] = r.original_context;
+  }
+  return j;
+}
+
+}  // namespace
+
 json ModelConfig::to_json() const {
-  return {{"vocab_size", vocab_size}, {"context", context},       {"n_layer", n_layer},
-          {"n_head", n_head},         {"d_model", d_model},       {"ffn_hidden", ffn_hidden},
-          {"rope_theta", rope_theta}, {"norm_eps", norm_eps},     {"tie_embeddings", tie_embeddings}};
+  json j = {{"vocab_size", vocab_size}, {"context", context},       {"n_layer", n_layer},
+            {"n_head", n_head},         {"d_model", d_model},       {"ffn_hidden", ffn_hidden},
+            {"rope_theta", rope_theta}, {"norm_eps", norm_eps},     {"tie_embeddings", tie_embeddings}};
+  const ModelConfig defaults;
+  if (family != defaults.family) j["family"] = name_of(model_families(), family);
+  if (n_kv_head != defaults.n_kv_head) j["n_kv_head"] = n_kv_head;
+  if (head_size != defaults.head_size) j["head_size"] = head_size;
+  if (rope_scaling != defaults.rope_scaling) j["rope_scaling"] = rope_scaling_json(rope_scaling);
+  if (qkv_bias) j["qkv_bias"] = true;
+  if (o_bias) j["o_bias"] = true;
+  if (mlp_bias) j["mlp_bias"] = true;
+  return j;
 }
 
 ModelConfig ModelConfig::from_json(const json& j, const std::string& where) {
   if (!j.is_object()) fail("{}: model config must be a JSON object", where);
   ModelConfig c;
+  static const std::vector<std::string> kOptional = {"family", "n_kv_head", "head_size", "rope_scaling",
+                                                     "qkv_bias",  "o_bias",    "mlp_bias"};
   const json reference = c.to_json();
   for (const auto& [key, value] : j.items()) {
-    if (!reference.contains(key)) fail("{}: unknown model config key '{}'", where, key);
+    if (!reference.contains(key) && std::find(kOptional.begin(), kOptional.end(), key) == kOptional.end()) {
+      fail("{}: unknown model config key '{}'", where, key);
+    }
   }
-  auto get = [&](const char* key, auto& out) {
-    if (!j.contains(key)) fail("{}: model config lacks '{}'", where, key);
+  auto read = [&](const json& from, const std::string& key, auto& out, bool required) {
+    if (!from.contains(key)) {
+      if (required) fail("{}: model config lacks '{}'", where, key);
+      return;
+    }
     try {
-      out = j.at(key).get<std::decay_t<decltype(out)>>();
+      out = from.at(key).get<std::decay_t<decltype(out)>>();
     } catch (const json::exception&) {
-      fail("{}: model config '{}' has the wrong type ({})", where, key, j.at(key).dump());
+      fail("{}: model config '{}' has the wrong type ({})", where, key, from.at(key).dump());
     }
   };
-  get("vocab_size", c.vocab_size);
-  get("context", c.context);
-  get("n_layer", c.n_layer);
-  get("n_head", c.n_head);
-  get("d_model", c.d_model);
-  get("ffn_hidden", c.ffn_hidden);
-  get("rope_theta", c.rope_theta);
-  get("norm_eps", c.norm_eps);
-  get("tie_embeddings", c.tie_embeddings);
+  read(j, "vocab_size", c.vocab_size, true);
+  read(j, "context", c.context, true);
+  read(j, "n_layer", c.n_layer, true);
+  read(j, "n_head", c.n_head, true);
+  read(j, "d_model", c.d_model, true);
+  read(j, "ffn_hidden", c.ffn_hidden, true);
+  read(j, "rope_theta", c.rope_theta, true);
+  read(j, "norm_eps", c.norm_eps, true);
+  read(j, "tie_embeddings", c.tie_embeddings, true);
+  read(j, "n_kv_head", c.n_kv_head, false);
+  read(j, "head_size", c.head_size, false);
+  read(j, "qkv_bias", c.qkv_bias, false);
+  read(j, "o_bias", c.o_bias, false);
+  read(j, "mlp_bias", c.mlp_bias, false);
+  if (j.contains("family")) {
+    std::string name;
+    read(j, "family", name, true);
+    const auto f = find_named(model_families(), name);
+    if (!f) fail("{}: model config family '{}' is unknown ({})", where, name, names_of(model_families()));
+    c.family = *f;
+  }
+  if (j.contains("rope_scaling")) {
+    const json& r = j.at("rope_scaling");
+    if (!r.is_object()) fail("{}: model config 'rope_scaling' must be an object", where);
+    std::string type;
+    read(r, "type", type, true);
+    const auto kind = find_named(rope_scaling_kinds(), type);
+    if (!kind) {
+      fail("{}: model config rope_scaling type '{}' is unknown ({})", where, type,
+           names_of(rope_scaling_kinds()));
+    }
+    c.rope_scaling.kind = *kind;
+    read(r, "factor", c.rope_scaling.factor, true);
+    read(r, "low_freq_factor", c.rope_scaling.low_freq_factor, false);
+    read(r, "high_freq_factor", c.rope_scaling.high_freq_factor, false);
+    read(r, "original_context", c.rope_scaling.original_context, false);
+  }
   return c;
 }
 

@@ -3,8 +3,16 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <memory>
 
 #include "collapse/util/atomic_file.h"
 #include "collapse/util/error.h"
@@ -72,45 +80,100 @@ void write_safetensors(const fs::path& file, const NamedTensors& tensors,
   });
 }
 
+namespace {
+
+// A read-only file mapped privately (copy-on-write: a tensor written in place changes only its
+// own pages). Unmapped when the last tensor viewing it is freed.
+struct Mapping {
+  void* data = MAP_FAILED;
+  std::size_t size = 0;
+  ~Mapping() {
+    if (data != MAP_FAILED) munmap(data, size);
+  }
+};
+
+std::shared_ptr<Mapping> map_file(const fs::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("cannot open {}: {}", file.string(), std::strerror(errno));
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    fail("cannot read {}: {}", file.string(), std::strerror(e));
+  }
+  auto m = std::make_shared<Mapping>();
+  m->size = static_cast<std::size_t>(st.st_size);
+  if (m->size > 0) {
+    m->data = mmap(nullptr, m->size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    if (m->data == MAP_FAILED) {
+      const int e = errno;
+      ::close(fd);
+      fail("cannot map {}: {}", file.string(), std::strerror(e));
+    }
+  }
+  ::close(fd);
+  return m;
+}
+
+}  // namespace
+
 NamedTensors read_safetensors(const fs::path& file) {
-  const std::string bytes = read_file(file);
+  const std::shared_ptr<Mapping> mapping = map_file(file);
+  const char* bytes = static_cast<const char*>(mapping->data);
+  const std::size_t size = mapping->size;
   auto bad = [&](const std::string& why) { fail("{}: not a valid safetensors file ({})", file.string(), why); };
-  if (bytes.size() < 8) bad("shorter than its length prefix");
+  if (size < 8) bad("shorter than its length prefix");
   std::uint64_t length;
-  std::memcpy(&length, bytes.data(), 8);
-  if (length > bytes.size() - 8) bad("header length runs past the end of the file");
+  std::memcpy(&length, bytes, 8);
+  if (length > size - 8) bad("header length runs past the end of the file");
   json header;
   try {
-    header = json::parse(bytes.substr(8, length));
+    header = json::parse(std::string_view(bytes + 8, length));
   } catch (const json::parse_error& e) {
     bad(e.what());
   }
+  if (!header.is_object()) bad("the header is not a JSON object");
   const std::size_t data_start = 8 + length;
-  NamedTensors out;
+  std::vector<std::pair<std::uint64_t, std::pair<std::string, at::Tensor>>> found;
   for (const auto& [name, info] : header.items()) {
     if (name == "__metadata__") continue;
     try {
       const c10::ScalarType type = dtype_of(info.at("dtype").get<std::string>(), file);
       const auto shape = info.at("shape").get<std::vector<std::int64_t>>();
       const auto offsets = info.at("data_offsets").get<std::vector<std::uint64_t>>();
-      if (offsets.size() != 2 || offsets[1] < offsets[0] || data_start + offsets[1] > bytes.size()) {
+      if (offsets.size() != 2 || offsets[1] < offsets[0] || offsets[1] > size - data_start) {
         bad("tensor '" + name + "' lies outside the file");
       }
-      at::Tensor t = at::empty(shape, at::TensorOptions().dtype(type));
-      if (static_cast<std::uint64_t>(t.numel() * t.element_size()) != offsets[1] - offsets[0]) {
+      std::uint64_t numel = 1;
+      for (const std::int64_t d : shape) {
+        if (d < 0) bad("tensor '" + name + "' has a negative dimension");
+        if (d > 0 && numel > size / static_cast<std::uint64_t>(d)) bad("tensor '" + name + "' is larger than the file");
+        numel *= static_cast<std::uint64_t>(d);
+      }
+      const std::uint64_t element = c10::elementSize(type);
+      if (numel * element != offsets[1] - offsets[0]) {
         bad("tensor '" + name + "' has a size that does not match its shape");
       }
-      std::memcpy(t.data_ptr(), bytes.data() + data_start + offsets[0], offsets[1] - offsets[0]);
-      out.emplace_back(name, std::move(t));
+      void* at_data = const_cast<char*>(bytes) + data_start + offsets[0];
+      const auto options = at::TensorOptions().dtype(type);
+      at::Tensor t;
+      if (reinterpret_cast<std::uintptr_t>(at_data) % element == 0) {
+        // A view of the mapping: nothing is copied until the caller converts or moves it.
+        t = at::from_blob(at_data, shape, [mapping](void*) {}, options);
+      } else {  // a misaligned tensor (packed after an odd-sized one) is copied out
+        t = at::empty(shape, options);
+        std::memcpy(t.data_ptr(), at_data, offsets[1] - offsets[0]);
+      }
+      found.push_back({offsets[0], {name, std::move(t)}});
     } catch (const json::exception& e) {
       bad("tensor '" + name + "': " + e.what());
     }
   }
   // The header is a JSON object (unordered): return tensors in file order.
-  std::sort(out.begin(), out.end(), [&](const auto& a, const auto& b) {
-    return header[a.first]["data_offsets"][0].template get<std::uint64_t>() <
-           header[b.first]["data_offsets"][0].template get<std::uint64_t>();
-  });
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  NamedTensors out;
+  out.reserve(found.size());
+  for (auto& f : found) out.push_back(std::move(f.second));
   return out;
 }
 

@@ -1,5 +1,6 @@
-// Export to the Hugging Face layout, loadable as transformers' LlamaForCausalLM:
-//   DIR/config.json        LlamaConfig (hidden_size, num_hidden_layers, rope_theta, ...) + "collapse"
+// Export to the Hugging Face layout of the model's family (hf_config.h; collapse's own models are
+// transformers' LlamaForCausalLM), loaded back by hf_import.h:
+//   DIR/config.json        the family's config (hidden_size, num_hidden_layers, ...) + "collapse"
 //   DIR/model.safetensors  fp32 weights named model.embed_tokens.weight,
 //                          model.layers.N.self_attn.{q,k,v,o}_proj.weight,
 //                          model.layers.N.mlp.{gate,up,down}_proj.weight,
@@ -19,8 +20,5 @@ namespace collapse {
 
 void export_hf(GPT& model, const CheckpointMeta& meta, const Tokenizer& tokenizer,
                const std::filesystem::path& out_dir);
-
-// Loads an export folder back (what load_model does for such a folder).
-LoadedModel load_hf_export(const std::filesystem::path& dir, const c10::Device& device);
 
 }  // namespace collapse

@@ -1,7 +1,8 @@
 // Loading a model for use, whatever folder or file holds it, and checking that it fits a dataset.
 //   a training folder   CKPT/ with best.ckpt (checkpoint.h): its best.ckpt
 //   a .ckpt file        (checkpoint.h)
-//   an export folder    config.json + model.safetensors (hf_export.h)
+//   a Hugging Face model folder, or a `collapse export` one: config.json + safetensors weights
+//                       (hf_import.h)
 #pragma once
 
 #include <filesystem>

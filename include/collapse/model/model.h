@@ -1,7 +1,8 @@
 // The GPT: a Llama-style decoder-only transformer as a torch::nn::Module.
 //
 //   x = embed(tokens)
-//   for each layer:  x = x + Attention(RMSNorm(x))   (causal, rotary positions, no biases)
+//   for each layer:  x = x + Attention(RMSNorm(x))   (causal, rotary positions; grouped-query
+//                                                     attention and biases where configured)
 //                    x = x + SwiGLU(RMSNorm(x))      (down(silu(gate(x)) * up(x)))
 //   logits = lm_head(RMSNorm(x))                      (lm_head tied to embed when configured)
 //
@@ -36,7 +37,7 @@ namespace collapse {
 // position j - pad[b]. Buffers of `capacity` slots are allocated on the first decode() and filled
 // in place; slots [0, length) are written. Pad slots are never attended to by real positions.
 struct DecodeCache {
-  std::vector<at::Tensor> keys, values;  // per layer [B, n_head, capacity, head_dim]
+  std::vector<at::Tensor> keys, values;  // per layer [B, n_kv_head, capacity, head_dim]
   at::Tensor pad;                        // [B] int64, on the model's device
   std::int64_t capacity = 0;
   std::int64_t length = 0;
@@ -87,7 +88,7 @@ class AttentionImpl : public torch::nn::Module {
   // q and k rotated, v: each [B, H, T, hd].
   std::tuple<at::Tensor, at::Tensor, at::Tensor> project(const at::Tensor& x, const at::Tensor& cos,
                                                          const at::Tensor& sin);
-  std::int64_t n_head_, head_dim_;
+  std::int64_t n_head_, n_kv_head_, head_dim_;
 };
 TORCH_MODULE(Attention);
 

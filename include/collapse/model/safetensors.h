@@ -23,7 +23,10 @@ using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 void write_safetensors(const std::filesystem::path& file, const NamedTensors& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
-// Reads every tensor of `file` onto the CPU. A malformed file is an Error naming it.
+// Every tensor of `file`, in file order, on the CPU. The file is memory-mapped and the tensors
+// are views of the mapping (copy-on-write; it lives as long as any of them), so reading costs
+// no copy beyond what the caller makes (a dtype conversion, a move to the GPU). A malformed file
+// is an Error naming it.
 NamedTensors read_safetensors(const std::filesystem::path& file);
 
 }  // namespace collapse
