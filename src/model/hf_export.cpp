@@ -4,6 +4,7 @@
 
 #include "collapse/data/tokenizer.h"
 #include "collapse/model/hf_config.h"
+#include "collapse/model/hf_weights.h"
 #include "collapse/model/safetensors.h"
 #include "collapse/util/atomic_file.h"
 #include "collapse/util/error.h"
@@ -28,8 +29,11 @@ json hf_config(const ModelConfig& c, const CheckpointMeta& meta, const SpecialId
 void export_hf(GPT& model, const CheckpointMeta& meta, const Tokenizer& tokenizer,
                const fs::path& out_dir) {
   NamedTensors tensors;
-  for (const auto& item : model->named_parameters()) {
-    tensors.emplace_back(hf_tensor_name(item.key()), item.value().detach().to(at::kCPU, at::kFloat));
+  const auto params = model->named_parameters();
+  for (const HfTensor& t : hf_tensors(model->config(), params.keys())) {
+    std::vector<at::Tensor> parts;
+    for (const std::string& ours : t.ours) parts.push_back(params[ours].detach().to(at::kCPU, at::kFloat));
+    tensors.emplace_back(t.name, join_hf(t, parts, model->config().n_head).contiguous());
   }
   // Built as a whole beside the destination, then swapped in: a killed export leaves either the
   // old folder or the new one, never a mix.

@@ -9,6 +9,7 @@
 
 #include "collapse/data/tokenizer.h"
 #include "collapse/model/hf_config.h"
+#include "collapse/model/hf_weights.h"
 #include "collapse/model/safetensors.h"
 #include "collapse/util/atomic_file.h"
 #include "collapse/util/error.h"
@@ -60,20 +61,71 @@ std::vector<fs::path> weight_files(const fs::path& dir) {
   fail("{} holds no weights (model.safetensors or model.safetensors.index.json)", dir.string());
 }
 
-// Our parameter name of a Hugging Face tensor name, or nothing for tensors a model folder may
-// carry that are not weights (rotary caches written by old transformers versions).
-std::optional<std::string> our_name(const std::string& name) {
-  if (name.ends_with("rotary_emb.inv_freq")) return std::nullopt;
-  if (name.rfind("model.", 0) == 0) return name.substr(6);
-  return name;
-}
-
 // The tokenizer fingerprint of the folder's tokenizer; empty where it has none collapse reads.
 std::string tokenizer_fingerprint(const fs::path& dir) {
   try {
     return Tokenizer(dir).fingerprint();
   } catch (const Error&) {
     return {};
+  }
+}
+
+// A tensor read from a file, with the file it came from.
+struct Stored {
+  at::Tensor tensor;
+  fs::path file;
+};
+
+// Every tensor of `files` under its canonical name (hf_weights.h), buffers and a tied model's
+// copy of the embedding left out. The tensors are views of the files' mappings.
+std::map<std::string, Stored> stored_tensors(const ModelConfig& config, const std::vector<fs::path>& files) {
+  std::map<std::string, Stored> stored;
+  const std::string output = hf_output_name(config.family);
+  for (const fs::path& file : files) {
+    for (auto& [name, tensor] : read_safetensors(file)) {
+      const std::string canonical = canonical_hf_name(config.family, name);
+      if (canonical.empty() || (config.tie_embeddings && canonical == output)) continue;
+      const auto [it, fresh] = stored.emplace(canonical, Stored{tensor, file});
+      if (!fresh) fail("{}: tensor '{}' appears twice (also in {})", file.string(), name, it->second.file.string());
+    }
+  }
+  return stored;
+}
+
+// The model's parameters from the tensors of `files`, each checked for presence, dtype and shape.
+void fill_parameters(GPT& model, const std::vector<fs::path>& files, const fs::path& dir) {
+  const ModelConfig& config = model->config();
+  std::map<std::string, Stored> stored = stored_tensors(config, files);
+  auto params = model->named_parameters();
+  torch::NoGradGuard no_grad;
+  for (const HfTensor& t : hf_tensors(config, params.keys())) {
+    const auto found = stored.find(t.name);
+    if (found == stored.end()) {
+      fail("{}: tensor '{}' is missing", files.size() == 1 ? files.front().string() : dir.string(), t.name);
+    }
+    const auto& [tensor, file] = found->second;
+    std::vector<at::Tensor*> targets;
+    std::vector<std::vector<std::int64_t>> shapes;
+    for (const std::string& ours : t.ours) {
+      targets.push_back(params.find(ours));
+      shapes.push_back(targets.back()->sizes().vec());
+    }
+    const std::vector<std::int64_t> want = joined_shape(t, shapes);
+    if (tensor.sizes() != at::IntArrayRef(want)) {
+      fail("{}: tensor '{}' has shape {} but the config needs {}", file.string(), t.name,
+           fmt::join(tensor.sizes(), "x"), fmt::join(want, "x"));
+    }
+    if (!at::isFloatingType(tensor.scalar_type())) {
+      fail("{}: tensor '{}' has dtype {}, expected F32, F16 or BF16", file.string(), t.name,
+           c10::toString(tensor.scalar_type()));
+    }
+    const std::vector<at::Tensor> parts = split_hf(t, tensor, shapes, config.n_head);
+    for (std::size_t i = 0; i < parts.size(); ++i) targets[i]->copy_(parts[i]);  // converts to fp32
+    stored.erase(found);
+  }
+  if (!stored.empty()) {
+    const auto& [name, s] = *stored.begin();
+    fail("{}: unexpected tensor '{}' for this config", s.file.string(), name);
   }
 }
 
@@ -113,36 +165,7 @@ LoadedModel load_hf_model(const fs::path& dir, const c10::Device& device) {
   loaded.meta.tokenizer["export"] = dir.string();
 
   loaded.model = GPT(loaded.meta.model);
-  auto params = loaded.model->named_parameters();
-  std::map<std::string, fs::path> filled;  // our name -> the file it came from
-  torch::NoGradGuard no_grad;
-  for (const fs::path& file : files) {
-    for (const auto& [name, tensor] : read_safetensors(file)) {
-      const auto ours = our_name(name);
-      // Files of tied models may carry the output projection too: it is the embedding.
-      if (!ours || (loaded.meta.model.tie_embeddings && *ours == "lm_head.weight")) continue;
-      at::Tensor* target = params.find(*ours);
-      if (!target) fail("{}: unexpected tensor '{}' for this config", file.string(), name);
-      if (target->sizes() != tensor.sizes()) {
-        fail("{}: tensor '{}' has shape {} but the config needs {}", file.string(), name,
-             fmt::join(tensor.sizes(), "x"), fmt::join(target->sizes(), "x"));
-      }
-      if (!at::isFloatingType(tensor.scalar_type())) {
-        fail("{}: tensor '{}' has dtype {}, expected F32, F16 or BF16", file.string(), name,
-             c10::toString(tensor.scalar_type()));
-      }
-      if (!filled.emplace(*ours, file).second) {
-        fail("{}: tensor '{}' appears twice (also in {})", file.string(), name, filled[*ours].string());
-      }
-      target->copy_(tensor);  // converts to fp32
-    }
-  }
-  for (const auto& item : params) {
-    if (!filled.count(item.key())) {
-      fail("{}: tensor '{}' is missing", files.size() == 1 ? files.front().string() : dir.string(),
-           hf_tensor_name(item.key()));
-    }
-  }
+  fill_parameters(loaded.model, files, dir);
   loaded.model->to(device);
   loaded.model->eval();
   return loaded;

@@ -18,10 +18,10 @@ nn::Linear linear(std::int64_t in, std::int64_t out, bool bias = false) {
   return nn::Linear(nn::LinearOptions(in, out).bias(bias));
 }
 
-// The rotary inverse frequencies theta^(-2i/head_dim), i < head_dim/2, in fp32 on `device`,
-// stretched by the config's rope scaling as Hugging Face's rope initialisers do.
+// The rotary inverse frequencies theta^(-2i/d), i < d/2, d = the rotary width, in fp32 on
+// `device`, stretched by the config's rope scaling as Hugging Face's rope initialisers do.
 at::Tensor rotary_inverse_frequencies(const ModelConfig& config, const c10::Device& device) {
-  const std::int64_t hd = config.head_dim();
+  const std::int64_t hd = config.rotary_width();
   const auto options = at::TensorOptions().dtype(at::kLong).device(device);
   const at::Tensor exponents = at::arange(0, hd, 2, options).to(at::kFloat) / hd;
   const at::Tensor inv_freq = 1.0 / at::pow(config.rope_theta, exponents);
@@ -45,10 +45,12 @@ at::Tensor rotary_inverse_frequencies(const ModelConfig& config, const c10::Devi
   fail("unknown rope scaling");
 }
 
-// cos/sin tables [..., head_dim] for the given positions (any shape, int64), computed as Hugging
-// Face's Llama does (fp32 inverse frequencies, each half of head_dim repeated), then cast to `dtype`.
+// cos/sin tables [..., rotary_dims] for the given positions (any shape, int64), computed as
+// Hugging Face's Llama does (fp32 inverse frequencies, each half repeated), then cast to `dtype`.
+// Undefined tensors for models with learned positions.
 std::pair<at::Tensor, at::Tensor> rotary_tables(const at::Tensor& positions, const ModelConfig& config,
                                                 c10::ScalarType dtype) {
+  if (config.layout().learned_positions) return {};
   const at::Tensor inv_freq = rotary_inverse_frequencies(config, positions.device());
   const at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [..., hd/2]
   const at::Tensor table = at::cat({freqs, freqs}, -1);                      // [..., hd]
@@ -60,6 +62,27 @@ at::Tensor rotate_half(const at::Tensor& x) {
   return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
 }
 
+// x ([..., head_dim]) with its first cos.size(-1) dims rotated, the rest passed through; x itself
+// where there are no rotary tables.
+at::Tensor rotate(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  if (!cos.defined()) return x;
+  const std::int64_t d = cos.size(-1);
+  const at::Tensor c = cos.to(x.scalar_type()), s = sin.to(x.scalar_type());
+  if (d == x.size(-1)) return x * c + rotate_half(x) * s;
+  const at::Tensor head = x.narrow(-1, 0, d);
+  return at::cat({head * c + rotate_half(head) * s, x.narrow(-1, d, x.size(-1) - d)}, -1);
+}
+
+at::Tensor activate(Activation a, const at::Tensor& x) {
+  switch (a) {
+    case Activation::silu: return at::silu(x);
+    case Activation::gelu: return at::gelu(x);
+    case Activation::gelu_tanh: return at::gelu(x, "tanh");
+    case Activation::relu: return at::relu(x);
+  }
+  fail("unknown activation");
+}
+
 // The dtype the body computes in: bf16 under autocast, else that of `x`.
 c10::ScalarType compute_type(const at::Tensor& x) {
   return at::autocast::is_autocast_enabled(x.device().type()) ? at::kBFloat16 : x.scalar_type();
@@ -69,11 +92,13 @@ c10::ScalarType compute_type(const at::Tensor& x) {
 
 // --- the layers, in the order the forward pass meets them
 
-RMSNormImpl::RMSNormImpl(std::int64_t dim, double eps) : eps_(eps) {
+NormImpl::NormImpl(std::int64_t dim, double eps, bool layer_norm) : eps_(eps), layer_norm_(layer_norm) {
   weight = register_parameter("weight", at::ones({dim}));
+  if (layer_norm) bias = register_parameter("bias", at::zeros({dim}));
 }
 
-at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
+at::Tensor NormImpl::forward(const at::Tensor& x) {
+  if (layer_norm_) return at::layer_norm(x, {x.size(-1)}, weight, bias, eps_);
   const at::Tensor xf = x.to(at::kFloat);
   const at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps_);
   return weight * normed.to(x.scalar_type());
@@ -94,9 +119,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> AttentionImpl::project(const at::
   auto heads = [&](const at::Tensor& t, std::int64_t n) { return t.view({B, T, n, head_dim_}).transpose(1, 2); };
   // [B, H, T, hd] for queries, [B, H_kv, T, hd] for keys and values.
   at::Tensor q = heads(q_proj(x), n_head_), k = heads(k_proj(x), n_kv_head_), v = heads(v_proj(x), n_kv_head_);
-  q = q * cos.to(q.scalar_type()) + rotate_half(q) * sin.to(q.scalar_type());
-  k = k * cos.to(k.scalar_type()) + rotate_half(k) * sin.to(k.scalar_type());
-  return {q, k, v};
+  return {rotate(q, cos, sin), rotate(k, cos, sin), v};
 }
 
 at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
@@ -120,49 +143,89 @@ at::Tensor AttentionImpl::decode(const at::Tensor& x, const DecodeSlots& where, 
   return o_proj(y.transpose(1, 2).reshape({B, T, n_head_ * head_dim_}));
 }
 
-MLPImpl::MLPImpl(const ModelConfig& c) {
-  gate_proj = register_module("gate_proj", linear(c.d_model, c.ffn_hidden, c.mlp_bias));
+MLPImpl::MLPImpl(const ModelConfig& c) : activation_(c.activation) {
+  if (c.layout().gated_mlp) {
+    gate_proj = register_module("gate_proj", linear(c.d_model, c.ffn_hidden, c.mlp_bias));
+  }
   up_proj = register_module("up_proj", linear(c.d_model, c.ffn_hidden, c.mlp_bias));
   down_proj = register_module("down_proj", linear(c.ffn_hidden, c.d_model, c.mlp_bias));
 }
 
 at::Tensor MLPImpl::forward(const at::Tensor& x) {
-  return down_proj(at::silu(gate_proj(x)) * up_proj(x));
+  if (gate_proj) return down_proj(activate(activation_, gate_proj(x)) * up_proj(x));
+  return down_proj(activate(activation_, up_proj(x)));
 }
 
-BlockImpl::BlockImpl(const ModelConfig& c) {
-  input_layernorm = register_module("input_layernorm", RMSNorm(c.d_model, c.norm_eps));
+BlockImpl::BlockImpl(const ModelConfig& c) : residual_(c.residual) {
+  const bool layer_norm = c.layout().layer_norm;
+  input_layernorm = register_module("input_layernorm", Norm(c.d_model, c.norm_eps, layer_norm));
   self_attn = register_module("self_attn", Attention(c));
   post_attention_layernorm =
-      register_module("post_attention_layernorm", RMSNorm(c.d_model, c.norm_eps));
+      register_module("post_attention_layernorm", Norm(c.d_model, c.norm_eps, layer_norm));
   mlp = register_module("mlp", MLP(c));
 }
 
-at::Tensor BlockImpl::residual(const at::Tensor& x, const at::Tensor& attention) {
-  const at::Tensor h = x + attention;
-  return h + mlp(post_attention_layernorm(h));
+template <typename Attend>
+at::Tensor BlockImpl::run(const at::Tensor& x, Attend&& attend) {
+  switch (residual_) {
+    case ResidualKind::sequential: {
+      const at::Tensor h = x + attend(input_layernorm(x));
+      return h + mlp(post_attention_layernorm(h));
+    }
+    case ResidualKind::parallel:
+      return x + attend(input_layernorm(x)) + mlp(post_attention_layernorm(x));
+    case ResidualKind::post_norm: {
+      const at::Tensor h = input_layernorm(x + attend(x));
+      return post_attention_layernorm(h + mlp(h));
+    }
+  }
+  fail("unknown residual kind");
 }
 
 at::Tensor BlockImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
-  return residual(x, self_attn->forward(input_layernorm(x), cos, sin));
+  return run(x, [&](const at::Tensor& h) { return self_attn->forward(h, cos, sin); });
 }
 
 at::Tensor BlockImpl::decode(const at::Tensor& x, const DecodeSlots& where, at::Tensor& k_buf,
                              at::Tensor& v_buf) {
-  return residual(x, self_attn->decode(input_layernorm(x), where, k_buf, v_buf));
+  return run(x, [&](const at::Tensor& h) { return self_attn->decode(h, where, k_buf, v_buf); });
 }
 
 // --- the model
 
 GPTImpl::GPTImpl(const ModelConfig& config) : config_(config) {
   config_.validate();
-  embed_tokens = register_module("embed_tokens", nn::Embedding(config.vocab_size, config.d_model));
+  const FamilyLayout layout = config.layout();
+  const std::int64_t width = config.embedding_width();
+  embed_tokens = register_module("embed_tokens", nn::Embedding(config.vocab_size, width));
+  if (layout.learned_positions) {
+    embed_positions = register_module(
+        "embed_positions", nn::Embedding(config.context + layout.position_offset, config.d_model));
+  }
+  if (width != config.d_model) {
+    project_in = register_module("project_in", linear(width, config.d_model));
+    project_out = register_module("project_out", linear(config.d_model, width));
+  }
   layers = register_module("layers", nn::ModuleList());
   for (std::int64_t i = 0; i < config.n_layer; ++i) layers->push_back(Block(config));
-  norm = register_module("norm", RMSNorm(config.d_model, config.norm_eps));
-  if (!config.tie_embeddings) {
-    lm_head = register_module("lm_head", linear(config.d_model, config.vocab_size));
+  if (config.residual != ResidualKind::post_norm) {
+    norm = register_module("norm", Norm(config.d_model, config.norm_eps, layout.layer_norm));
   }
+  if (!config.tie_embeddings) {
+    lm_head = register_module("lm_head", linear(width, config.vocab_size));
+  }
+}
+
+at::Tensor GPTImpl::embed(const at::Tensor& tokens, const at::Tensor& positions) {
+  at::Tensor x = embed_tokens(tokens);
+  if (project_in) x = project_in(x);
+  if (embed_positions) x = x + embed_positions(positions + config_.layout().position_offset);
+  return x;
+}
+
+at::Tensor GPTImpl::finish(const at::Tensor& x) {
+  const at::Tensor normed = norm ? norm(x) : x;
+  return project_out ? project_out(normed) : normed;
 }
 
 at::Tensor GPTImpl::forward(const at::Tensor& tokens) { return logits(hidden_states(tokens)); }
@@ -173,13 +236,13 @@ at::Tensor GPTImpl::hidden_states(const at::Tensor& tokens) {
   if (T > config_.context) {
     fail("sequence of {} positions exceeds the model context {}", T, config_.context);
   }
-  at::Tensor x = embed_tokens(tokens);
-  const auto positions = at::arange(T, at::TensorOptions().dtype(at::kLong).device(x.device()));
-  const auto [cos, sin] = rotary_tables(positions, config_, compute_type(x));  // [T, hd]
+  const auto positions = at::arange(T, at::TensorOptions().dtype(at::kLong).device(tokens.device()));
+  at::Tensor x = embed(tokens, positions);
+  const auto [cos, sin] = rotary_tables(positions, config_, compute_type(x));  // [T, rotary_dims]
   for (std::int64_t i = 0; i < config_.n_layer; ++i) {
     x = layers->ptr<BlockImpl>(i)->forward(x, cos, sin);
   }
-  return norm(x);
+  return finish(x);
 }
 
 at::Tensor GPTImpl::logits(const at::Tensor& hidden) {
@@ -228,11 +291,13 @@ at::Tensor GPTImpl::decode_into(const at::Tensor& tokens, DecodeCache& cache,
   const at::Tensor query = slots.view({1, T, 1});
   where.mask = (((keys >= pad.view({B, 1, 1})) & (keys <= query)) | (keys == query)).unsqueeze(1);
 
-  at::Tensor x = embed_tokens(tokens);
-  const c10::ScalarType compute = compute_type(x);
   const at::Tensor positions = (slots.view({1, T}) - pad).clamp_min(0);  // [B, T]
+  at::Tensor x = embed(tokens, positions);
+  const c10::ScalarType compute = compute_type(x);
   std::tie(where.cos, where.sin) = rotary_tables(positions, config_, compute);
-  where.cos = where.cos.unsqueeze(1), where.sin = where.sin.unsqueeze(1);  // [B, 1, T, hd]
+  if (where.cos.defined()) {
+    where.cos = where.cos.unsqueeze(1), where.sin = where.sin.unsqueeze(1);  // [B, 1, T, rotary_dims]
+  }
   if (cache.keys.empty()) {
     const auto options = at::TensorOptions().dtype(compute).device(tokens.device());
     for (std::int64_t i = 0; i < config_.n_layer; ++i) {
@@ -243,7 +308,7 @@ at::Tensor GPTImpl::decode_into(const at::Tensor& tokens, DecodeCache& cache,
   for (std::int64_t i = 0; i < config_.n_layer; ++i) {
     x = layers->ptr<BlockImpl>(i)->decode(x, where, cache.keys[i], cache.values[i]);
   }
-  return logits(norm(x.narrow(1, T - 1, 1)).squeeze(1));
+  return logits(finish(x.narrow(1, T - 1, 1)).squeeze(1));
 }
 
 void DecodeCache::select_rows(const at::Tensor& rows) {
@@ -260,12 +325,12 @@ void initialize_weights(GPT& model, std::uint64_t seed) {
   for (auto& item : model->named_parameters()) {
     const std::string& name = item.key();
     at::Tensor& p = item.value();
-    if (name.find("norm") != std::string::npos) {
-      p.fill_(1.0);
-      continue;
-    }
     if (name.ends_with(".bias")) {
       p.zero_();
+      continue;
+    }
+    if (name.find("norm") != std::string::npos) {
+      p.fill_(1.0);
       continue;
     }
     // Projections that write into the residual stream get a smaller scale (GPT-2), so the

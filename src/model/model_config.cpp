@@ -10,10 +10,26 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::array<Named<ModelFamily>, 3> kFamilies{{
+constexpr std::array<Named<ModelFamily>, 6> kFamilies{{
     {ModelFamily::llama, "llama", "LlamaForCausalLM (SmolLM2, TinyLlama, Llama 3.x, collapse's own models)"},
     {ModelFamily::qwen2, "qwen2", "Qwen2ForCausalLM (Llama with q/k/v biases)"},
     {ModelFamily::mistral, "mistral", "MistralForCausalLM (Llama with a sliding window)"},
+    {ModelFamily::gpt2, "gpt2", "GPT2LMHeadModel (GPT-2, DistilGPT-2: learned positions, LayerNorm, plain MLP)"},
+    {ModelFamily::opt, "opt", "OPTForCausalLM (OPT: learned positions offset by 2, LayerNorm, ReLU MLP)"},
+    {ModelFamily::gpt_neox, "gpt_neox", "GPTNeoXForCausalLM (Pythia: partial rotary, parallel residual, LayerNorm)"},
+}};
+
+constexpr std::array<Named<Activation>, 4> kActivations{{
+    {Activation::silu, "silu", "x * sigmoid(x) (Llama's SwiGLU)"},
+    {Activation::gelu, "gelu", "the exact, erf GELU (GPT-NeoX)"},
+    {Activation::gelu_tanh, "gelu_tanh", "the tanh approximation of GELU (GPT-2's gelu_new)"},
+    {Activation::relu, "relu", "max(x, 0) (OPT)"},
+}};
+
+constexpr std::array<Named<ResidualKind>, 3> kResidualKinds{{
+    {ResidualKind::sequential, "sequential", "x + attn(norm1(x)), then + mlp(norm2(.)) (pre-norm)"},
+    {ResidualKind::parallel, "parallel", "x + attn(norm1(x)) + mlp(norm2(x)) (GPT-NeoX's use_parallel_residual)"},
+    {ResidualKind::post_norm, "post_norm", "norm1(x + attn(x)), then norm2(. + mlp(.)), no final norm (OPT-350m)"},
 }};
 
 constexpr std::array<Named<RopeScalingKind>, 3> kRopeScalingKinds{{
@@ -26,15 +42,40 @@ constexpr std::array<Named<RopeScalingKind>, 3> kRopeScalingKinds{{
 
 std::span<const Named<ModelFamily>> model_families() { return kFamilies; }
 std::span<const Named<RopeScalingKind>> rope_scaling_kinds() { return kRopeScalingKinds; }
+std::span<const Named<Activation>> activations() { return kActivations; }
+std::span<const Named<ResidualKind>> residual_kinds() { return kResidualKinds; }
+
+FamilyLayout family_layout(ModelFamily family) {
+  switch (family) {
+    case ModelFamily::llama:
+    case ModelFamily::qwen2:
+    case ModelFamily::mistral:
+      return {.layer_norm = false, .gated_mlp = true, .learned_positions = false, .position_offset = 0};
+    case ModelFamily::gpt2:
+      return {.layer_norm = true, .gated_mlp = false, .learned_positions = true, .position_offset = 0};
+    case ModelFamily::opt:
+      return {.layer_norm = true, .gated_mlp = false, .learned_positions = true, .position_offset = 2};
+    case ModelFamily::gpt_neox:
+      return {.layer_norm = true, .gated_mlp = false, .learned_positions = false, .position_offset = 0};
+  }
+  fail("unknown model family");
+}
 
 std::int64_t ModelConfig::parameters() const {
   const std::int64_t q = n_head * head_dim(), kv = kv_heads() * head_dim();
   const std::int64_t attention = d_model * (q + 2 * kv) + q * d_model +
                                  (qkv_bias ? q + 2 * kv : 0) + (o_bias ? d_model : 0);
-  const std::int64_t mlp = 3 * d_model * ffn_hidden + (mlp_bias ? 2 * ffn_hidden + d_model : 0);
-  const std::int64_t per_layer = attention + mlp + 2 * d_model;
-  const std::int64_t embedding = vocab_size * d_model;
-  return n_layer * per_layer + d_model + embedding * (tie_embeddings ? 1 : 2);
+  const FamilyLayout l = layout();
+  const std::int64_t mlp_inputs = l.gated_mlp ? 2 : 1;
+  const std::int64_t mlp = (mlp_inputs + 1) * d_model * ffn_hidden +
+                           (mlp_bias ? mlp_inputs * ffn_hidden + d_model : 0);
+  const std::int64_t norm = l.layer_norm ? 2 * d_model : d_model;
+  const std::int64_t per_layer = attention + mlp + 2 * norm;
+  const std::int64_t final_norm = residual == ResidualKind::post_norm ? 0 : norm;
+  const std::int64_t embedding = vocab_size * embedding_width();
+  const std::int64_t positions = l.learned_positions ? (context + l.position_offset) * d_model : 0;
+  const std::int64_t projections = embedding_width() != d_model ? 2 * embedding_width() * d_model : 0;
+  return n_layer * per_layer + final_norm + embedding * (tie_embeddings ? 1 : 2) + positions + projections;
 }
 
 void ModelConfig::validate(const SettingNames& names) const {
@@ -55,9 +96,18 @@ void ModelConfig::validate(const SettingNames& names) const {
   if (n_head % kv_heads() != 0) {
     fail("{} {} is not divisible by {} {}", names("n_head"), n_head, names("n_kv_head"), kv_heads());
   }
-  if (head_dim() % 2 != 0) {
+  if (rotary_dims < 0) fail("{} must be positive, got {}", names("rotary_dims"), rotary_dims);
+  if (embed_dim < 0) fail("{} must be positive, got {}", names("embed_dim"), embed_dim);
+  if (layout().learned_positions) {
+    if (rotary_dims != 0 || rope_scaling.kind != RopeScalingKind::none) {
+      fail("{} and {} are for rotary models; a {} model has learned positions", names("rotary_dims"),
+           names("rope_scaling"), name_of(model_families(), family));
+    }
+  } else if (rotary_dims == 0 && head_dim() % 2 != 0) {
     fail("the head size {} must be even for rotary embeddings ({})", head_dim(),
          head_size > 0 ? names("head_size") : names("d_model") + " / " + names("n_head"));
+  } else if (rotary_dims > head_dim() || rotary_dims % 2 != 0) {
+    fail("{} {} must be even and at most the head size {}", names("rotary_dims"), rotary_dims, head_dim());
   }
   if (!(rope_theta > 0)) fail("{} must be positive, got {}", names("rope_theta"), rope_theta);
   if (!(norm_eps > 0)) fail("{} must be positive, got {}", names("norm_eps"), norm_eps);
@@ -99,14 +149,19 @@ json ModelConfig::to_json() const {
   if (qkv_bias) j["qkv_bias"] = true;
   if (o_bias) j["o_bias"] = true;
   if (mlp_bias) j["mlp_bias"] = true;
+  if (activation != defaults.activation) j["activation"] = name_of(activations(), activation);
+  if (rotary_dims != defaults.rotary_dims) j["rotary_dims"] = rotary_dims;
+  if (residual != defaults.residual) j["residual"] = name_of(residual_kinds(), residual);
+  if (embed_dim != defaults.embed_dim) j["embed_dim"] = embed_dim;
   return j;
 }
 
 ModelConfig ModelConfig::from_json(const json& j, const std::string& where) {
   if (!j.is_object()) fail("{}: model config must be a JSON object", where);
   ModelConfig c;
-  static const std::vector<std::string> kOptional = {"family", "n_kv_head", "head_size", "rope_scaling",
-                                                     "qkv_bias",  "o_bias",    "mlp_bias"};
+  static const std::vector<std::string> kOptional = {
+      "family", "n_kv_head", "head_size",  "rope_scaling", "qkv_bias", "o_bias",
+      "mlp_bias", "activation", "rotary_dims", "residual", "embed_dim"};
   const json reference = c.to_json();
   for (const auto& [key, value] : j.items()) {
     if (!reference.contains(key) && std::find(kOptional.begin(), kOptional.end(), key) == kOptional.end()) {
@@ -138,13 +193,20 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& where) {
   read(j, "qkv_bias", c.qkv_bias, false);
   read(j, "o_bias", c.o_bias, false);
   read(j, "mlp_bias", c.mlp_bias, false);
-  if (j.contains("family")) {
+  read(j, "rotary_dims", c.rotary_dims, false);
+  read(j, "embed_dim", c.embed_dim, false);
+  // A name of one of the closed sets, e.g. "family": "gpt2".
+  auto read_named = [&](const std::string& key, auto table, auto& out) {
+    if (!j.contains(key)) return;
     std::string name;
-    read(j, "family", name, true);
-    const auto f = find_named(model_families(), name);
-    if (!f) fail("{}: model config family '{}' is unknown ({})", where, name, names_of(model_families()));
-    c.family = *f;
-  }
+    read(j, key, name, true);
+    const auto v = find_named(table, name);
+    if (!v) fail("{}: model config {} '{}' is unknown ({})", where, key, name, names_of(table));
+    out = *v;
+  };
+  read_named("family", model_families(), c.family);
+  read_named("activation", activations(), c.activation);
+  read_named("residual", residual_kinds(), c.residual);
   if (j.contains("rope_scaling")) {
     const json& r = j.at("rope_scaling");
     if (!r.is_object()) fail("{}: model config 'rope_scaling' must be an object", where);

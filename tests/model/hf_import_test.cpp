@@ -160,6 +160,26 @@ TEST(HfModels, TheConfigBecomesTheModelsShape) {
   EXPECT_EQ(qwen.family, ModelFamily::qwen2);
   EXPECT_TRUE(qwen.qkv_bias && !qwen.o_bias);
   EXPECT_EQ(load("mistral-window-fp16").meta.model.context, 16) << "the sliding window bounds the context";
+
+  const ModelConfig gpt2 = load("gpt2-tied").meta.model;
+  EXPECT_EQ(gpt2.family, ModelFamily::gpt2);
+  EXPECT_EQ(gpt2.activation, Activation::gelu_tanh);
+  EXPECT_EQ(gpt2.ffn_hidden, 4 * 64) << "n_inner null means 4 * n_embd";
+  EXPECT_TRUE(gpt2.layout().learned_positions && gpt2.layout().layer_norm && !gpt2.layout().gated_mlp);
+  EXPECT_EQ(load("gpt2-hub-layout").meta.model, gpt2);
+  const ModelConfig opt = load("opt-pre-norm").meta.model;
+  EXPECT_EQ(opt.activation, Activation::relu);
+  EXPECT_EQ(opt.layout().position_offset, 2);
+  EXPECT_EQ(opt.residual, ResidualKind::sequential);
+  const ModelConfig opt350 = load("opt-post-norm-projected").meta.model;
+  EXPECT_EQ(opt350.residual, ResidualKind::post_norm);
+  EXPECT_EQ(opt350.embedding_width(), 32);
+  const ModelConfig pythia = load("gpt-neox-parallel-partial-rope").meta.model;
+  EXPECT_EQ(pythia.residual, ResidualKind::parallel);
+  EXPECT_EQ(pythia.rotary_width(), 4) << "rotary_pct 0.25 of a head of 16";
+  EXPECT_EQ(pythia.activation, Activation::gelu);
+  EXPECT_FALSE(pythia.tie_embeddings);
+  EXPECT_EQ(load("gpt-neox-sequential-bf16").meta.model.residual, ResidualKind::sequential);
 }
 
 // A fine-tuned import is saved in collapse's checkpoints: its shape survives them.
@@ -229,7 +249,7 @@ TEST(HfModels, BadFoldersAreOneLineNamingTheKeyOrTensor) {
   {
     TinyFolder f("hf-bad-type");
     f.config["model_type"] = "bert";
-    EXPECT_NE(f.error().find("config.json: model_type: model_type 'bert' is not supported (supported: llama, qwen2 or mistral)"), std::string::npos);
+    EXPECT_NE(f.error().find("config.json: model_type: model_type 'bert' is not supported (supported: llama, qwen2, mistral, gpt2, opt or gpt_neox)"), std::string::npos);
   }
   {
     TinyFolder f("hf-bad-rope");
@@ -238,8 +258,8 @@ TEST(HfModels, BadFoldersAreOneLineNamingTheKeyOrTensor) {
   }
   {
     TinyFolder f("hf-bad-act");
-    f.config["hidden_act"] = "gelu";
-    EXPECT_NE(f.error().find("config.json: hidden_act: hidden_act 'gelu' is not supported"), std::string::npos);
+    f.config["hidden_act"] = "quick_gelu";
+    EXPECT_NE(f.error().find("config.json: hidden_act: hidden_act 'quick_gelu' is not supported (supported: silu, swish, gelu, gelu_new"), std::string::npos);
   }
   {
     TinyFolder f("hf-missing-key");
@@ -255,6 +275,22 @@ TEST(HfModels, BadFoldersAreOneLineNamingTheKeyOrTensor) {
     TinyFolder f("hf-wrong-shape");
     f.tensors[1].second = at::zeros({8, 4});
     EXPECT_NE(f.error().find("tensor 'model.layers.0.self_attn.q_proj.weight' has shape 8x4 but the config needs 8x8"), std::string::npos);
+  }
+  {
+    TinyFolder f("hf-partial-rope");
+    f.config["rope_parameters"] = json{{"rope_type", "default"}, {"rope_theta", 1e4}, {"partial_rotary_factor", 0.5}};
+    EXPECT_NE(f.error().find("config.json: partial_rotary_factor 0.5 is not supported for llama models"), std::string::npos);
+  }
+  {
+    TinyFolder f("hf-gpt2-layer-scaled");
+    f.config = json{{"model_type", "gpt2"}, {"vocab_size", 16}, {"n_embd", 8}, {"n_layer", 1}, {"n_head", 2},
+                    {"n_positions", 32}, {"scale_attn_by_inverse_layer_idx", true}};
+    EXPECT_NE(f.error().find("config.json: scale_attn_by_inverse_layer_idx: scale_attn_by_inverse_layer_idx is not supported (attention scaled by layer); it must be false"), std::string::npos);
+  }
+  {
+    TinyFolder f("hf-extra-tensor");
+    f.tensors.emplace_back("model.layers.0.self_attn.extra.weight", at::zeros({2}));
+    EXPECT_NE(f.error().find("unexpected tensor 'model.layers.0.self_attn.extra.weight' for this config"), std::string::npos);
   }
   {
     TinyFolder f("hf-wrong-dtype");

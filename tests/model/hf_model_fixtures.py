@@ -34,8 +34,11 @@ try:
     import torch
     import transformers
     from tokenizers import Tokenizer
-    from transformers import (AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, MistralConfig,
-                              MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM)
+    from safetensors.torch import load_file, save_file
+    from transformers import (AutoModelForCausalLM, GPT2Config, GPT2LMHeadModel, GPTNeoXConfig,
+                              GPTNeoXForCausalLM, LlamaConfig, LlamaForCausalLM, MistralConfig,
+                              MistralForCausalLM, OPTConfig, OPTForCausalLM, Qwen2Config,
+                              Qwen2ForCausalLM)
 except ImportError as error:
     print(f"hf_model_fixtures: cannot import {error.name or error}")
     sys.exit(77)
@@ -54,6 +57,13 @@ def common(**kw):
     base = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
                 num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=64,
                 bos_token_id=None, eos_token_id=None, pad_token_id=None)
+    base.update(kw)
+    return base
+
+
+def small(**kw):
+    """Shared shape of the non-Llama families, in their own key names."""
+    base = dict(vocab_size=VOCAB, bos_token_id=None, eos_token_id=None, pad_token_id=None)
     base.update(kw)
     return base
 
@@ -87,6 +97,40 @@ def kinds():
          MistralForCausalLM,
          MistralConfig(**common(num_key_value_heads=2, sliding_window=16)),
          {"dtype": torch.float16}),
+        ("gpt2-tied",
+         "gpt2: learned positions, LayerNorm, gelu_new, fused c_attn stored as Conv1D, tied; fp32",
+         GPT2LMHeadModel,
+         GPT2Config(**small(n_embd=64, n_layer=2, n_head=4, n_inner=None, n_positions=64)),
+         {}),
+        ("opt-pre-norm",
+         "opt: learned positions offset by 2, ReLU, pre-LayerNorm (OPT-125m's layout); fp16",
+         OPTForCausalLM,
+         OPTConfig(**small(hidden_size=64, ffn_dim=96, num_hidden_layers=2, num_attention_heads=4,
+                           max_position_embeddings=64, word_embed_proj_dim=64)),
+         {"dtype": torch.float16}),
+        ("opt-post-norm-projected",
+         "opt: post-LayerNorm with project_in/project_out, embedding width 32 (OPT-350m's "
+         "layout), untied; fp32",
+         OPTForCausalLM,
+         OPTConfig(**small(hidden_size=64, ffn_dim=96, num_hidden_layers=2, num_attention_heads=4,
+                           max_position_embeddings=64, word_embed_proj_dim=32,
+                           do_layer_norm_before=False, tie_word_embeddings=False)),
+         {}),
+        ("gpt-neox-parallel-partial-rope",
+         "gpt_neox: parallel residual, rotary on 25% of each head (Pythia's layout), fused "
+         "query_key_value interleaved per head, untied; fp32",
+         GPTNeoXForCausalLM,
+         GPTNeoXConfig(**small(hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                               num_attention_heads=4, max_position_embeddings=64,
+                               rotary_pct=0.25, use_parallel_residual=True)),
+         {}),
+        ("gpt-neox-sequential-bf16",
+         "gpt_neox: sequential residual, rotary on half of each head, tied; saved in bf16",
+         GPTNeoXForCausalLM,
+         GPTNeoXConfig(**small(hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                               num_attention_heads=2, max_position_embeddings=64, rotary_pct=0.5,
+                               use_parallel_residual=False, tie_word_embeddings=True)),
+         {"dtype": torch.bfloat16}),
     ]
 
 
@@ -155,6 +199,30 @@ def generate(out, tokenizer_dir):
     listed.append({"name": "llama-v4-config", "family": "llama", "context": 64,
                    "description": "llama-bias-linear-rope-bf16 with transformers 4's rope_theta "
                                   "and rope_scaling {\"type\": \"linear\"} (same expected outputs)"})
+    # GPT-2 as the Hub's gpt2 stores it: saved from the base model (no "transformer." prefix),
+    # with the attention's causal-mask buffers, and config.json as transformers 4 wrote it.
+    source, directory = os.path.join(out, "gpt2-tied"), os.path.join(out, "gpt2-hub-layout")
+    shutil.rmtree(directory, ignore_errors=True)
+    shutil.copytree(source, directory)
+    weights = os.path.join(directory, "model.safetensors")
+    tensors = {}
+    for name, tensor in load_file(weights).items():
+        tensors[name.removeprefix("transformer.")] = tensor
+        if name.endswith(".attn.c_proj.bias"):
+            layer = name.removeprefix("transformer.").removesuffix(".c_proj.bias")
+            tensors[layer + ".bias"] = torch.tril(torch.ones(1, 1, 64, 64, dtype=torch.uint8))
+    save_file(tensors, weights, metadata={"format": "pt"})
+    # transformers must read it too: its logits are the same as gpt2-tied's.
+    check = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32).eval()
+    with open(os.path.join(directory, "expected.json")) as f:
+        tokens = torch.tensor(json.load(f)["tokens"])
+    reference = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32).eval()
+    with torch.no_grad():
+        if not torch.equal(check(tokens).logits, reference(tokens).logits):
+            raise RuntimeError("transformers reads gpt2-hub-layout differently from gpt2-tied")
+    listed.append({"name": "gpt2-hub-layout", "family": "gpt2", "context": 64,
+                   "description": "gpt2-tied saved without the transformer. prefix and with "
+                                  "h.N.attn.bias mask buffers, as the Hub's gpt2 (same outputs)"})
     with open(os.path.join(out, "kinds.json"), "w") as f:
         json.dump(listed, f, indent=2)
     return listed

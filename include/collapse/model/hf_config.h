@@ -1,17 +1,23 @@
 // A Hugging Face model folder's config.json read into collapse's ModelConfig. Each supported
 // family (config.json's model_type) is a variant of collapse's one model (model.h), not a second
 // model stack:
-//   llama    LlamaForCausalLM: SmolLM/SmolLM2, TinyLlama, Llama 3.x and collapse's own exports;
-//            grouped-query attention, explicit head_dim, rope scaling default / linear / llama3,
-//            tied or untied embeddings, attention_bias, mlp_bias
-//   qwen2    Qwen2ForCausalLM: Llama with biases on q, k and v
-//   mistral  MistralForCausalLM: Llama whose attention sees at most sliding_window tokens back;
-//            collapse uses contexts no longer than the window (context = min(positions, window)),
-//            where the window changes nothing
-// Both spellings of the rotary settings are read: transformers 4's rope_theta + rope_scaling and
-// transformers 5's rope_parameters. Anything else (another model_type, rope type, activation,
-// sliding windows shorter than the context in Qwen2) is an Error naming the file, the key and what
-// is supported.
+//   llama     LlamaForCausalLM: SmolLM/SmolLM2, TinyLlama, Llama 3.x and collapse's own exports;
+//             grouped-query attention, explicit head_dim, rope scaling default / linear / llama3,
+//             tied or untied embeddings, attention_bias, mlp_bias
+//   qwen2     Qwen2ForCausalLM: Llama with biases on q, k and v
+//   mistral   MistralForCausalLM: Llama whose attention sees at most sliding_window tokens back;
+//             collapse uses contexts no longer than the window (context = min(positions, window)),
+//             where the window changes nothing
+//   gpt2      GPT2LMHeadModel: GPT-2, DistilGPT-2; learned positions, LayerNorm, gelu_new MLP
+//   opt       OPTForCausalLM: learned positions 2 rows into their table, LayerNorm, ReLU MLP,
+//             pre-norm (OPT-125m) or post-norm with project_in / project_out (OPT-350m)
+//   gpt_neox  GPTNeoXForCausalLM: Pythia; rotary on rotary_pct of each head, parallel residual,
+//             LayerNorm, GELU MLP
+// Both spellings of the rotary settings are read: transformers 4's rope_theta + rope_scaling
+// (GPT-NeoX: rotary_emb_base, rotary_pct) and transformers 5's rope_parameters. Anything else
+// (another model_type, rope type or activation, sliding windows shorter than the context in
+// Qwen2, GPT-2's layer-scaled attention, ...) is an Error naming the file, the key and what is
+// supported.
 #pragma once
 
 #include <filesystem>
@@ -26,11 +32,8 @@ namespace collapse {
 // The model config of config.json `j`; `file` names it in errors.
 ModelConfig read_hf_config(const nlohmann::json& j, const std::filesystem::path& file);
 
-// config.json for `c` in its family's layout, without the special token ids.
+// config.json for `c` in its family's layout, without the special token ids. Error for a config
+// its family cannot express (a GPT-2 without biases).
 nlohmann::json write_hf_config(const ModelConfig& c);
-
-// The Hugging Face name of one of our parameters: ours are theirs without the "model." prefix of
-// the decoder body (layers.0.self_attn.q_proj.weight -> model.layers.0.self_attn.q_proj.weight).
-std::string hf_tensor_name(const std::string& ours);
 
 }  // namespace collapse

@@ -1,4 +1,5 @@
-// The GPT: a Llama-style decoder-only transformer as a torch::nn::Module.
+// The GPT: a decoder-only transformer as a torch::nn::Module, one model for every family collapse
+// reads (model_config.h). collapse's own models are Llama-style:
 //
 //   x = embed(tokens)
 //   for each layer:  x = x + Attention(RMSNorm(x))   (causal, rotary positions; grouped-query
@@ -6,15 +7,25 @@
 //                    x = x + SwiGLU(RMSNorm(x))      (down(silu(gate(x)) * up(x)))
 //   logits = lm_head(RMSNorm(x))                      (lm_head tied to embed when configured)
 //
+// The other families vary this in named places, each a branch on the config, never a second stack:
+//   norms       LayerNorm with a bias (GPT-2, OPT, GPT-NeoX) instead of RMSNorm
+//   positions   a learned position embedding added to the token embedding (GPT-2; OPT's table
+//               starts 2 rows in) instead of rotary; rotary on part of each head (GPT-NeoX)
+//   MLP         down(act(up(x))) with GELU, its tanh form or ReLU, instead of the gated SwiGLU
+//   residual    parallel: x + Attention(norm1(x)) + MLP(norm2(x)) (GPT-NeoX); post_norm:
+//               norm after each sum and no final norm (OPT-350m)
+//   width       an embedding narrower than the body, projected in and out (OPT-350m)
+//
 // Two ways through it, the same layers and weights:
 //   forward / hidden_states  a whole [B, T] batch from position 0, causal (training, scoring)
 //   decode / decode_at       new tokens of left-padded rows written into a DecodeCache and
 //                            attending to what the cache holds (generation)
 //
 // Rotary embeddings use the "rotate half" convention of Hugging Face's Llama
-// (q' = q * cos + rotate_half(q) * sin, frequencies theta^(-2i/head_dim)), so the weights export
-// to LlamaForCausalLM without any permutation. Parameter names follow the Hugging Face layout
-// (layers.N.self_attn.q_proj.weight, ...), see hf_export.h.
+// (q' = q * cos + rotate_half(q) * sin, frequencies theta^(-2i/rotary_dims)), so the weights export
+// to LlamaForCausalLM without any permutation. Parameter names follow Hugging Face's Llama layout
+// (layers.N.self_attn.q_proj.weight, ...) whatever the family; hf_weights.h maps them to each
+// family's own names.
 #pragma once
 
 #include <cstdint>
@@ -57,25 +68,29 @@ struct DecodeSlots {
   at::Tensor slots;          // [T] int64 on the device: the cache slots the T new positions fill
   std::int64_t visible = 0;  // the keys read are cache slots [0, visible)
   at::Tensor mask;           // [B, 1, T, visible] bool: the slots each new position attends to
-  at::Tensor cos, sin;       // [B, 1, T, head_dim]: rotary tables at the rows' positions
+  at::Tensor cos, sin;       // [B, 1, T, rotary_dims]: rotary tables at the rows' positions
+                             // (undefined for learned positions)
 };
 
-class RMSNormImpl : public torch::nn::Module {
+// RMSNorm (weight only; normalises in fp32 and returns the input dtype, as Hugging Face's
+// LlamaRMSNorm does) or LayerNorm (weight and bias), as the family says.
+class NormImpl : public torch::nn::Module {
  public:
-  RMSNormImpl(std::int64_t dim, double eps);
-  // Normalises in fp32 and returns the input dtype, as Hugging Face's LlamaRMSNorm does.
+  NormImpl(std::int64_t dim, double eps, bool layer_norm);
   at::Tensor forward(const at::Tensor& x);
-  at::Tensor weight;
+  at::Tensor weight, bias;  // bias: LayerNorm only
 
  private:
   double eps_;
+  bool layer_norm_;
 };
-TORCH_MODULE(RMSNorm);
+TORCH_MODULE(Norm);
 
 class AttentionImpl : public torch::nn::Module {
  public:
   explicit AttentionImpl(const ModelConfig& config);
-  // x: [B, T, d_model] at positions 0..T-1, causal; cos/sin: [T, head_dim].
+  // x: [B, T, d_model] at positions 0..T-1, causal; cos/sin: [T, rotary_dims], or undefined for
+  // learned positions.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
   // x: [B, T, d_model], the new positions: their keys and values are written into k_buf/v_buf
   // ([B, H, capacity, hd]) at where.slots, then they attend to slots [0, where.visible) under
@@ -92,11 +107,15 @@ class AttentionImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Attention);
 
+// down(act(gate(x)) * up(x)) where the family's MLP is gated, else down(act(up(x))).
 class MLPImpl : public torch::nn::Module {
  public:
   explicit MLPImpl(const ModelConfig& config);
   at::Tensor forward(const at::Tensor& x);
-  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};  // gate: gated only
+
+ private:
+  Activation activation_;
 };
 TORCH_MODULE(MLP);
 
@@ -108,13 +127,16 @@ class BlockImpl : public torch::nn::Module {
   // Attention::decode's arguments: this layer's cache buffers.
   at::Tensor decode(const at::Tensor& x, const DecodeSlots& where, at::Tensor& k_buf,
                     at::Tensor& v_buf);
-  RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+  Norm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
   Attention self_attn{nullptr};
   MLP mlp{nullptr};
 
  private:
-  // The residual stream around the attention output and the MLP, the same for both paths.
-  at::Tensor residual(const at::Tensor& x, const at::Tensor& attention);
+  // The block around its attention, the same for both paths: `attend` maps the attention's input
+  // to its output.
+  template <typename Attend>
+  at::Tensor run(const at::Tensor& x, Attend&& attend);
+  ResidualKind residual_;
 };
 TORCH_MODULE(Block);
 
@@ -147,11 +169,18 @@ class GPTImpl : public torch::nn::Module {
   const ModelConfig& config() const { return config_; }
 
   torch::nn::Embedding embed_tokens{nullptr};
+  torch::nn::Embedding embed_positions{nullptr};           // learned positions only
+  torch::nn::Linear project_in{nullptr}, project_out{nullptr};  // embed_dim != d_model only
   torch::nn::ModuleList layers{nullptr};
-  RMSNorm norm{nullptr};
+  Norm norm{nullptr};                  // null for post_norm residuals
   torch::nn::Linear lm_head{nullptr};  // null when tied
 
  private:
+  // The body's input: token embeddings (projected to d_model) plus learned position embeddings
+  // at `positions` (any shape broadcasting against tokens', int64) where the family has them.
+  at::Tensor embed(const at::Tensor& tokens, const at::Tensor& positions);
+  // The final norm and projection out, where the model has them.
+  at::Tensor finish(const at::Tensor& x);
   // decode()'s and decode_at()'s shared body: the new tokens written at `slots` ([T] int64),
   // attending to cache slots [0, visible); the logits of the last new position.
   at::Tensor decode_into(const at::Tensor& tokens, DecodeCache& cache, const at::Tensor& slots,

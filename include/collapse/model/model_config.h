@@ -2,8 +2,9 @@
 //   tiny   2 layers, d_model 128, 4 heads, ffn 384,  context 128   (~0.4M + embedding; CPU tests)
 //   small  6 layers, d_model 384, 6 heads, ffn 1024, context 256   (~10.6M + embedding; one GPU)
 //   base  12 layers, d_model 768, 12 heads, ffn 2048, context 1024 (~85M + embedding; GPT-2 small)
-// Models of Hugging Face's Llama-like families (hf_config.h) also set grouped-query attention,
-// an explicit head size, rotary scaling and biases; collapse's own models leave them at their
+// Models of Hugging Face's families (hf_config.h) also set the family's layout (LayerNorm, learned
+// positions, a plain MLP), grouped-query attention, an explicit head size, partial or scaled
+// rotary embeddings, the residual wiring and biases; collapse's own models leave them at their
 // defaults, which to_json() omits.
 #pragma once
 
@@ -24,8 +25,25 @@ inline std::string model_field_name(const std::string& key) { return "model " + 
 
 // The Hugging Face family a model is written as (config.json's model_type, hf_config.h).
 // collapse's own models are Llama models.
-enum class ModelFamily { llama, qwen2, mistral };
+enum class ModelFamily { llama, qwen2, mistral, gpt2, opt, gpt_neox };
 std::span<const Named<ModelFamily>> model_families();
+
+// What a family fixes about its layers; the rest varies within a family and is a ModelConfig field.
+struct FamilyLayout {
+  bool layer_norm;            // LayerNorm with a bias; otherwise RMSNorm
+  bool gated_mlp;             // down(act(gate(x)) * up(x)); otherwise down(act(up(x)))
+  bool learned_positions;     // a position embedding added to the token's; otherwise rotary
+  std::int64_t position_offset;  // rows of the position table before position 0 (OPT: 2)
+};
+FamilyLayout family_layout(ModelFamily family);
+
+// The MLP's activation (Hugging Face's hidden_act / activation_function).
+enum class Activation { silu, gelu, gelu_tanh, relu };
+std::span<const Named<Activation>> activations();
+
+// How a block adds its attention and MLP to the residual stream.
+enum class ResidualKind { sequential, parallel, post_norm };
+std::span<const Named<ResidualKind>> residual_kinds();
 
 // How rotary frequencies are stretched for contexts beyond the trained one (Hugging Face's
 // rope_type): "default" leaves them, "linear" divides every one by `factor`, "llama3" divides the
@@ -49,7 +67,7 @@ struct ModelConfig {
   std::int64_t n_layer = 2;
   std::int64_t n_head = 4;
   std::int64_t d_model = 128;
-  std::int64_t ffn_hidden = 384;  // SwiGLU hidden width
+  std::int64_t ffn_hidden = 384;  // the MLP's hidden width
   double rope_theta = 10000.0;
   double norm_eps = 1e-5;
   bool tie_embeddings = true;
@@ -62,9 +80,20 @@ struct ModelConfig {
   bool qkv_bias = false;  // biases on the query, key and value projections (Qwen2, Llama's attention_bias)
   bool o_bias = false;    // a bias on the attention's output projection (Llama's attention_bias)
   bool mlp_bias = false;  // biases on the MLP's projections (Llama's mlp_bias)
+  Activation activation = Activation::silu;
+  // Rotary embeddings on the first rotary_dims of each head, the rest passed through (GPT-NeoX's
+  // rotary_pct). 0: the whole head.
+  std::int64_t rotary_dims = 0;
+  ResidualKind residual = ResidualKind::sequential;
+  // The width of the token embedding, projected to and from d_model when it differs (OPT's
+  // word_embed_proj_dim, project_in / project_out). 0: d_model.
+  std::int64_t embed_dim = 0;
 
   std::int64_t head_dim() const { return head_size > 0 ? head_size : d_model / n_head; }
   std::int64_t kv_heads() const { return n_kv_head > 0 ? n_kv_head : n_head; }
+  std::int64_t rotary_width() const { return rotary_dims > 0 ? rotary_dims : head_dim(); }
+  std::int64_t embedding_width() const { return embed_dim > 0 ? embed_dim : d_model; }
+  FamilyLayout layout() const { return family_layout(family); }
   // Parameter count, embedding included (counted once when tied).
   std::int64_t parameters() const;
 
