@@ -10,6 +10,8 @@ namespace collapse::cli {
 // What --model (and train's --init) accepts, as every command's help says it.
 inline constexpr const char* kModelHelp =
     "a train folder, a .ckpt file, an export folder or a Hugging Face model folder";
+inline constexpr const char* kContextHelp =
+    "positions per window, at most the model's context (default: the model's context)";
 
 void add_prepare_command(CLI::App& app);
 void add_train_command(CLI::App& app);

@@ -54,6 +54,7 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--seed", a->options.seed, "sampling seed")->capture_default_str();
   cmd->add_option("--generation", a->generation, "generation number recorded in the provenance")
       ->capture_default_str();
+  cmd->add_option("--context", a->options.context, kContextHelp)->check(CLI::PositiveNumber);
   cmd->add_option("--device", a->device, kDeviceNames)->capture_default_str();
   std::string decode_help;
   for (const auto& mode : decode_modes()) {
@@ -74,6 +75,7 @@ void add_generate_command(CLI::App& app) {
     check_samples_destination(a->out);
     const Dataset data(a->data);
     options.special = data.tokenizer().special();
+    options.vocab_size = data.tokenizer().vocab_size();
     const PromptSet prompts = make_prompts(a->prompt, data, flag_of("prompt"));
     const bool unconditional = PromptSpec::read(a->prompt)->kind == PromptSpec::Kind::bos;
     options.documents = a->documents > 0 ? a->documents

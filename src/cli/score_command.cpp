@@ -69,7 +69,7 @@ LoadedCorpus load_corpus_to_score(const std::string& path, const Dataset& data) 
 void add_score_command(CLI::App& app) {
   struct Args {
     std::string samples, data, model, metrics = "all", device = "auto";
-    std::int64_t hypotheses = 500, references = 500, batch_tokens = 8192;
+    std::int64_t hypotheses = 500, references = 500, batch_tokens = 8192, context = 0;
     std::uint64_t seed = 0;
     bool json = false;
   };
@@ -94,6 +94,8 @@ void add_score_command(CLI::App& app) {
                   "reference pool for self-BLEU (a seeded subset; 0 = all)")->capture_default_str();
   cmd->add_option("--seed", a->seed, "seed of the self-BLEU subsets")->capture_default_str();
   cmd->add_option("--batch-tokens", a->batch_tokens, "tokens per forward pass")->capture_default_str();
+  cmd->add_option("--context", a->context, std::string("with --model: ") + kContextHelp)
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--device", a->device, kDeviceNames)->capture_default_str();
   cmd->add_flag("--json", a->json, "print {\"metrics\": {name: value}, \"sizes\", \"histograms\"}");
   cmd->callback([a] {
@@ -111,12 +113,16 @@ void add_score_command(CLI::App& app) {
     options.self_bleu = {a->hypotheses, a->references, a->seed};
     options.device = device;
     options.batch_tokens = a->batch_tokens;
+    options.context = a->context;
     const LoadedCorpus synthetic = load_corpus_to_score(a->samples, data);
     const TokenCorpus real = TokenCorpus::from_file(data.split("test"));
     LoadedModel loaded;
     if (!a->model.empty()) {
       loaded = load_model(a->model, device);
       check_model_fits_dataset(loaded.meta, data, flag_of("model") + " " + a->model);
+      window_within(loaded.meta.model, a->context, flag_of("context"));  // names the flag
+    } else if (a->context > 0) {
+      fail("{} sets the window of {}; give a model", flag_of("context"), flag_of("model"));
     }
     Progress progress("score", 0, "steps");
     std::int64_t step = 0;

@@ -52,7 +52,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--n-head", flags->n_head, "attention heads")->group(model);
   cmd->add_option("--d-model", flags->d_model, "model width")->group(model);
   cmd->add_option("--ffn-hidden", flags->ffn_hidden, "SwiGLU hidden width")->group(model);
-  cmd->add_option("--context", flags->context, "context length in tokens")->group(model);
+  cmd->add_option("--context", flags->context,
+                  "context length in tokens; with --init, the training window (at most the model's context)")
+      ->group(model);
   cmd->add_option("--rope-theta", flags->rope_theta, "rotary embedding base")->group(model);
   cmd->add_flag("--untied", flags->untied, "separate output projection (default: tied to embedding)")
       ->group(model);
@@ -85,7 +87,10 @@ void add_train_command(CLI::App& app) {
   cmd->callback([o, flags, init] {
     o->names = flag_of;
     o->model = flags->apply(ModelConfig::preset(o->preset));
-    if (!init->empty()) o->init = *init;
+    if (!init->empty()) {
+      o->init = *init;
+      o->context = flags->context;
+    }
     std::optional<Progress> progress;  // created at the first step, when the total is known
     double last_valid = -1;
     const TrainResult r = train(*o, [&](const StepReport& s) {

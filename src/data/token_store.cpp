@@ -197,4 +197,13 @@ std::vector<std::int32_t> document_stream(const TokenFile& file, std::int32_t bo
   return stream;
 }
 
+std::vector<std::int32_t> joined_stream(const TokenFile& file, const std::vector<std::int32_t>& before,
+                                        const std::vector<std::int32_t>& after) {
+  std::vector<std::int32_t> stream = before;
+  stream.reserve(static_cast<std::size_t>(file.tokens()) + before.size() + after.size());
+  for (std::int64_t d = 0; d < file.documents(); ++d) file.append_document(d, stream);
+  stream.insert(stream.end(), after.begin(), after.end());
+  return stream;
+}
+
 }  // namespace collapse

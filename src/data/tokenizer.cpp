@@ -268,6 +268,10 @@ std::vector<std::int32_t> Tokenizer::encode(std::string_view text, bool add_spec
   return ids;
 }
 
+std::pair<std::vector<std::int32_t>, std::vector<std::int32_t>> Tokenizer::added_around() const {
+  return backend_->around(special_);
+}
+
 std::vector<std::vector<std::int32_t>> Tokenizer::encode_batch(
     const std::vector<std::string_view>& texts, int threads) const {
   std::vector<std::vector<std::int32_t>> out(texts.size());

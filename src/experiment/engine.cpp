@@ -198,6 +198,10 @@ void train_generation(const ArmRun& r, std::int64_t k, const std::optional<fs::p
   o.model = s.model.resolve(r.data.vocab_size());
   if (k > 0 && s.train.init == TrainInit::gen0) o.init = r.gen(0) / "model";
   if (k > 0 && s.train.init == TrainInit::previous) o.init = r.gen(k - 1) / "model";
+  if (!s.model.pretrained.empty() && (k == 0 || s.train.init == TrainInit::pretrained)) {
+    o.init = s.model.pretrained;
+  }
+  o.context = s.model.pretrained.empty() ? 0 : s.model.context;  // the window, at most the model's
   o.train_tokens = tokens;
   // gen0_steps fixes generation 0's length even when later generations train by epochs.
   const bool by_steps = s.train.epochs <= 0 || (k == 0 && s.train.gen0_steps > 0);
@@ -251,6 +255,8 @@ Samples generate_generation(const ArmRun& r, std::int64_t k, GPT& model) {
   o.decode = s.generate.decode;
   o.prompt_repeat = s.curate.best_of_k;
   o.special = r.data.tokenizer().special();
+  o.vocab_size = r.data.tokenizer().vocab_size();
+  o.context = s.model.context;
   o.names = [&r](const std::string& key) {
     const auto settings = sampler_settings();
     const bool sampler = std::any_of(settings.begin(), settings.end(),
@@ -333,7 +339,7 @@ void score_and_curate(const ArmRun& r, std::int64_t k, GPT& model, GPT& gen0, co
   progress.update(++step, "real test perplexity");
   const auto test_stream = document_stream(r.data.split("test"), r.data.tokenizer().bos_id(),
                                             r.data.tokenizer().eos_id());
-  const EvalResult test = evaluate_stream(model, test_stream, r.device);
+  const EvalResult test = evaluate_stream(model, test_stream, r.device, 16, 0, {}, s.model.context);
 
   TokenCorpus synthetic;
   std::vector<std::string> texts;
@@ -353,6 +359,7 @@ void score_and_curate(const ArmRun& r, std::int64_t k, GPT& model, GPT& gen0, co
   options.self_bleu = {s.score.self_bleu_hypotheses, s.score.self_bleu_references,
                        phase_seed(r.seed, k, kBleuSeed)};
   options.device = r.device;
+  options.context = s.model.context;
   const ScoreResult scores = score_corpus({synthetic, texts, real, &gen0, r.data.tokenizer().special()}, options,
                                           [&](const std::string& what) {
                                             progress.update(++step, what);
@@ -378,7 +385,8 @@ void score_and_curate(const ArmRun& r, std::int64_t k, GPT& model, GPT& gen0, co
     std::vector<std::vector<std::int32_t>> docs;
     for (const auto& d : samples.documents) docs.push_back(d.tokens);
     ppl = perplexities_of(document_perplexities(gen0, docs, r.data.tokenizer().bos_id(),
-                                                    r.data.tokenizer().eos_id(), r.device));
+                                                    r.data.tokenizer().eos_id(), r.device, 8192, {},
+                                                    s.model.context));
   }
   const Curated curated = curate(s.curate, synthetic, ppl, phase_seed(r.seed, k, kMinHashSeed));
   record["curation"] = {{"kept", curated.kept.size()}, {"removed", curated.removed}};

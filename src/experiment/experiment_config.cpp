@@ -14,6 +14,7 @@
 #include "collapse/data/tokenizer.h"
 #include "collapse/generate/prompts.h"
 #include "collapse/model/device.h"
+#include "collapse/model/hf_import.h"
 #include "collapse/score/metric_catalog.h"
 #include "collapse/util/atomic_file.h"
 #include "collapse/util/error.h"
@@ -33,10 +34,15 @@ std::string SizeSpec::to_string() const {
 }
 
 namespace {
+// corpus.tokenizer's name for [model] pretrained's tokenizer.
+constexpr const char* kPretrained = "pretrained";
+
 constexpr Named<TrainInit> kTrainInits[] = {
     {TrainInit::scratch, "scratch", "a fresh model each generation (Gerstgrasser et al.)"},
     {TrainInit::gen0, "gen0", "fine-tune the generation-0 model (Shumailov et al.)"},
     {TrainInit::previous, "previous", "fine-tune the previous generation's model"},
+    {TrainInit::pretrained, "pretrained",
+     "fine-tune [model] pretrained again every generation (Shumailov et al. with OPT-125m)"},
 };
 constexpr Named<MixRegime> kMixRegimes[] = {
     {MixRegime::replace, "replace", "the synthetic data of generation k-1 (+ the kept real share)"},
@@ -65,6 +71,7 @@ std::int64_t CorpusSettings::model_vocab_size() const {
 }
 
 ModelConfig ModelSettings::resolve(std::int64_t vocab_size) const {
+  if (!pretrained.empty()) return read_hf_model_meta(pretrained).model;
   ModelConfig c = ModelConfig::preset(preset);
   c.vocab_size = vocab_size;
   if (n_layer > 0) c.n_layer = n_layer;
@@ -284,11 +291,14 @@ std::vector<Field> build_schema() {
   f.push_back({"corpus.tokenizer",
                "a Hugging Face model or tokenizer folder to encode with (relative to this file), "
                "or \"\" to train collapse's own",
-               [](const ExperimentSettings& s) { return json(s.corpus.tokenizer); },
+               [](const ExperimentSettings& s) {
+                 return json(s.corpus.tokenizer_is_pretrained ? std::string(kPretrained) : s.corpus.tokenizer);
+               },
                [](ExperimentSettings& s, const json& v, const Env& env) {
                  if (!v.is_string()) env.reject(v);
                  const std::string path = v.get<std::string>();
-                 s.corpus.tokenizer = path.empty() ? path : resolve_path(path, env.base_dir);
+                 s.corpus.tokenizer_is_pretrained = path == kPretrained;
+                 s.corpus.tokenizer = path.empty() || s.corpus.tokenizer_is_pretrained ? "" : resolve_path(path, env.base_dir);
                }});
   f.push_back(integer_field("corpus.vocab_size", [](ExperimentSettings& s) -> auto& { return s.corpus.vocab_size; },
                             324, 1 << 20,
@@ -315,7 +325,16 @@ std::vector<Field> build_schema() {
   f.push_back(integer_field("model.n_head", [](ExperimentSettings& s) -> auto& { return s.model.n_head; }, 0, 1024, dim));
   f.push_back(integer_field("model.d_model", [](ExperimentSettings& s) -> auto& { return s.model.d_model; }, 0, 1 << 16, dim));
   f.push_back(integer_field("model.ffn_hidden", [](ExperimentSettings& s) -> auto& { return s.model.ffn_hidden; }, 0, 1 << 18, dim));
-  f.push_back(integer_field("model.context", [](ExperimentSettings& s) -> auto& { return s.model.context; }, 0, 1 << 20, dim));
+  f.push_back(integer_field("model.context", [](ExperimentSettings& s) -> auto& { return s.model.context; }, 0, 1 << 20,
+                            "an integer >= 0 (0 = the preset's, or the pretrained model's positions)"));
+  f.push_back({"model.pretrained",
+               "a Hugging Face model folder every generation starts from (relative to this file), or \"\"",
+               [](const ExperimentSettings& s) { return json(s.model.pretrained); },
+               [](ExperimentSettings& s, const json& v, const Env& env) {
+                 if (!v.is_string()) env.reject(v);
+                 const std::string path = v.get<std::string>();
+                 s.model.pretrained = path.empty() ? path : resolve_path(path, env.base_dir);
+               }});
 
   // [train]
   f.push_back(integer_field("train.steps", [](ExperimentSettings& s) -> auto& { return s.train.steps; }, 1, kMax,
@@ -568,6 +587,35 @@ void apply(ExperimentSettings& settings, const std::vector<Setting>& values,
     if (!field) fail("{}: unknown key '{}'{}", what, s.key, unknown_key_hint(s.key));
     field->set(settings, s.value, Env{what, s.key, field->allowed, base_dir});
   }
+  if (settings.corpus.tokenizer_is_pretrained) settings.corpus.tokenizer = settings.model.pretrained;
+}
+
+// [model] pretrained and the keys that refer to it.
+void check_pretrained(const ExperimentSettings& s, const std::string& what) {
+  if (s.model.pretrained.empty()) {
+    if (s.train.init == TrainInit::pretrained) {
+      fail("{}: [train] init = \"pretrained\" needs [model] pretrained (a Hugging Face model folder)", what);
+    }
+    if (s.corpus.tokenizer_is_pretrained) {
+      fail("{}: [corpus] tokenizer = \"pretrained\" needs [model] pretrained (a Hugging Face model folder)", what);
+    }
+    return;
+  }
+  const ModelSettings defaults;
+  for (const auto& [key, set] : {std::pair<const char*, bool>{"preset", s.model.preset != defaults.preset},
+                                 {"n_layer", s.model.n_layer != 0}, {"n_head", s.model.n_head != 0},
+                                 {"d_model", s.model.d_model != 0}, {"ffn_hidden", s.model.ffn_hidden != 0}}) {
+    if (set) {
+      fail("{}: [model] {} does not apply with [model] pretrained (the folder's config.json sets the "
+           "shape); remove it",
+           what, key);
+    }
+  }
+  if (s.train.init == TrainInit::scratch) {
+    fail("{}: [train] init = \"scratch\" trains fresh models, but [model] pretrained is set: use "
+         "\"pretrained\" (fine-tune it again every generation), \"gen0\" or \"previous\"",
+         what);
+  }
 }
 
 // Checks that need several keys at once.
@@ -578,16 +626,20 @@ void check_settings(const ExperimentSettings& s, const std::string& what) {
          "vocabulary); remove one of them",
          what);
   }
+  check_pretrained(s, what);
   std::int64_t vocab = 0;
   try {
     vocab = s.corpus.model_vocab_size();
   } catch (const Error& e) {
     fail("{}: [corpus] tokenizer {}: {}", what, s.corpus.tokenizer, e.what());
   }
-  const ModelConfig model = s.model.resolve(vocab);
+  ModelConfig model;
   try {
+    model = s.model.resolve(vocab);
     model.validate([&](const std::string& key) { return fmt::format("[model] {}", key); });
+    model.context = window_within(model, s.model.context, "[model] context");  // the positions used
   } catch (const Error& e) {
+    if (!s.model.pretrained.empty()) fail("{}: [model] pretrained {}: {}", what, s.model.pretrained, e.what());
     fail("{}: {} (preset '{}' with the [model] overrides)", what, e.what(), s.model.preset);
   }
   if (s.corpus.valid_fraction + s.corpus.test_fraction >= 1.0) {

@@ -54,9 +54,11 @@ struct Totals {
 std::string train_line(const ExperimentSettings& s, const ModelConfig& model, std::int64_t k,
                        std::int64_t times, const PlanInputs& in, Totals& totals) {
   const std::int64_t per_step = s.train.batch_size * model.context;
-  std::string from = k == 0 ? "on real data only, from scratch"
+  std::string from = k == 0 ? (s.model.pretrained.empty() ? "on real data only, from scratch"
+                                                          : "on real data only, from the pretrained model")
                      : s.train.init == TrainInit::scratch ? "from scratch"
                      : s.train.init == TrainInit::gen0    ? "fine-tuning the gen-0 model"
+                     : s.train.init == TrainInit::pretrained ? "fine-tuning the pretrained model"
                                                           : "fine-tuning the previous model";
   std::string mix;
   if (k > 0) {
@@ -165,11 +167,13 @@ std::string work_plan(const ExperimentConfig& config, const PlanInputs& in) {
   bool estimate_missing = false;
   for (const ArmConfig& arm : config.arms) {
     const ExperimentSettings& s = arm.settings;
-    const ModelConfig model = s.model.resolve(s.corpus.model_vocab_size());
+    ModelConfig model = s.model.resolve(s.corpus.model_vocab_size());
+    model.context = s.model.window(model);  // the positions every phase uses
     const auto seeds = static_cast<std::int64_t>(s.seeds.size());
     out += fmt::format("\narm '{}': seeds [{}], generations 0-{}, model {} ({} layers, d_model {}, "
                        "context {}, vocab {}, {} parameters)\n",
-                       arm.name, seed_list(s.seeds), s.generations - 1, s.model.preset,
+                       arm.name, seed_list(s.seeds), s.generations - 1,
+                       s.model.pretrained.empty() ? s.model.preset : "pretrained " + s.model.pretrained,
                        model.n_layer, model.d_model, model.context, model.vocab_size,
                        human(static_cast<double>(model.parameters())));
     if (!arm.overrides.empty()) {

@@ -318,12 +318,17 @@ void validate(const GenerateOptions& o, const ModelConfig& model,
            describe(s), model.vocab_size);
     }
   }
+  if (o.vocab_size < 0 || o.vocab_size > model.vocab_size) {
+    fail("the tokenizer's {} ids do not fit the model's vocabulary of {}", o.vocab_size, model.vocab_size);
+  }
+  const std::int64_t limit = window_within(model, o.context, name("context"));
   const std::int64_t longest = longest_prompt(prompts);
   const auto needed = 1 + longest + o.max_tokens;
-  if (needed > model.context) {
-    fail("BOS + the longest prompt ({} tokens) + {} {} = {} positions exceeds the model "
-         "context {}; lower {} or shorten the prompts",
-         longest, name("max_tokens"), o.max_tokens, needed, model.context, name("max_tokens"));
+  if (needed > limit) {
+    fail("BOS + the longest prompt ({} tokens) + {} {} = {} positions exceeds the {} {}; lower {} "
+         "or shorten the prompts",
+         longest, name("max_tokens"), o.max_tokens, needed,
+         o.context > 0 ? name("context") : "model context", limit, name("max_tokens"));
   }
   for (const auto& p : prompts) {
     for (const std::int32_t t : p) {
@@ -390,6 +395,7 @@ std::vector<GeneratedDocument> generate(GPT& model,
                                         const GenerateProgress& progress) {
   validate(options, model->config(), prompts);
   const DecodeMode mode = resolve_decode_mode(options, model->config(), prompts, device);
+  const DecodedVocabulary vocabulary(model, options.vocab_size);
   c10::InferenceMode inference;
   AutocastScope autocast(device);
   // After the autocast scope: a captured graph may read weight casts that the scope caches and

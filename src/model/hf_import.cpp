@@ -140,29 +140,36 @@ bool is_hf_model_folder(const fs::path& dir) {
   return false;
 }
 
-LoadedModel load_hf_model(const fs::path& dir, const c10::Device& device) {
+CheckpointMeta read_hf_model_meta(const fs::path& dir) {
   const fs::path config_file = dir / "config.json";
   std::error_code ec;
   if (!fs::exists(config_file, ec)) fail("{} holds no config.json", dir.string());
   const json j = read_json(config_file);
-  const std::vector<fs::path> files = weight_files(dir);
-
-  LoadedModel loaded;
-  loaded.file = files.front();
+  CheckpointMeta meta;
   if (j.is_object() && j.contains("collapse")) {  // collapse's own export
     try {
-      loaded.meta.model = ModelConfig::from_json(j.at("collapse").at("model"), config_file.string());
-      loaded.meta.tokenizer = j["collapse"].value("tokenizer", json::object());
-      loaded.meta.state = j["collapse"].value("state", json::object());
+      meta.model = ModelConfig::from_json(j.at("collapse").at("model"), config_file.string());
+      meta.tokenizer = j["collapse"].value("tokenizer", json::object());
+      meta.state = j["collapse"].value("state", json::object());
     } catch (const json::exception& e) {
       fail("{}: collapse: {}", config_file.string(), e.what());
     }
   } else {
-    loaded.meta.model = read_hf_config(j, config_file);
+    meta.model = read_hf_config(j, config_file);
     const std::string fingerprint = tokenizer_fingerprint(dir);
-    if (!fingerprint.empty()) loaded.meta.tokenizer["fingerprint"] = fingerprint;
+    if (!fingerprint.empty()) meta.tokenizer["fingerprint"] = fingerprint;
   }
-  loaded.meta.tokenizer["export"] = dir.string();
+  meta.tokenizer["export"] = dir.string();
+  return meta;
+}
+
+LoadedModel load_hf_model(const fs::path& dir, const c10::Device& device) {
+  std::error_code ec;
+  if (!fs::exists(dir / "config.json", ec)) fail("{} holds no config.json", dir.string());
+  const std::vector<fs::path> files = weight_files(dir);  // before the config: a pickle's advice first
+  LoadedModel loaded;
+  loaded.meta = read_hf_model_meta(dir);
+  loaded.file = files.front();
 
   loaded.model = GPT(loaded.meta.model);
   fill_parameters(loaded.model, files, dir);

@@ -5,6 +5,7 @@
 #include <torch/nn/functional/activation.h>
 
 #include <cmath>
+#include <limits>
 
 #include "collapse/model/device.h"
 #include "collapse/util/error.h"
@@ -308,7 +309,11 @@ at::Tensor GPTImpl::decode_into(const at::Tensor& tokens, DecodeCache& cache,
   for (std::int64_t i = 0; i < config_.n_layer; ++i) {
     x = layers->ptr<BlockImpl>(i)->decode(x, where, cache.keys[i], cache.values[i]);
   }
-  return logits(finish(x.narrow(1, T - 1, 1)).squeeze(1));
+  at::Tensor out = logits(finish(x.narrow(1, T - 1, 1)).squeeze(1));
+  if (decoded_vocab_ > 0 && decoded_vocab_ < out.size(-1)) {
+    out.narrow(-1, decoded_vocab_, out.size(-1) - decoded_vocab_).fill_(-std::numeric_limits<float>::infinity());
+  }
+  return out;
 }
 
 void DecodeCache::select_rows(const at::Tensor& rows) {

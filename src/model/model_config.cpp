@@ -226,6 +226,12 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& where) {
   return c;
 }
 
+std::int64_t window_within(const ModelConfig& c, std::int64_t requested, const std::string& what) {
+  if (requested < 0) fail("{} must be positive, got {}", what, requested);
+  if (requested > c.context) fail("{} {} exceeds the model's context of {} positions", what, requested, c.context);
+  return requested > 0 ? requested : c.context;
+}
+
 ModelConfig ModelConfig::preset(const std::string& name) {
   ModelConfig c;
   if (name == "tiny") {

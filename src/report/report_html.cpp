@@ -12,6 +12,7 @@
 #include "collapse/report/svg_plot.h"
 #include "collapse/score/metric_catalog.h"
 #include "collapse/util/error.h"
+#include "collapse/util/error.h"
 
 namespace collapse {
 namespace fs = std::filesystem;
@@ -85,14 +86,22 @@ std::string documents(const SizeSpec& spec) {
 
 // "corpus sotu (vocab 2048) · model tiny ..." : the settings that shape a run, in one line.
 std::string describe_settings(const ExperimentSettings& s) {
-  const ModelConfig m = s.model.resolve(s.corpus.vocab_size);
+  ModelConfig m;
+  try {
+    m = s.model.resolve(s.corpus.vocab_size);
+    m.context = s.model.window(m);
+  } catch (const Error&) {  // a pretrained folder moved since the run: the report still renders
+    m = ModelConfig{};
+  }
   fs::path source(s.corpus.source);
   return fmt::format(
       "corpus <code>{}</code> (vocab {}) · model {} ({} layers, d_model {}, context {}) · train {} "
       "× batch {}, init {} · generate {} of ≤ {} tokens, prompt {} · sampler: {} · "
       "mix {}, real_fraction {}",
       escape(source.is_absolute() ? source.filename().string() : s.corpus.source),
-      s.corpus.vocab_size, escape(s.model.preset), m.n_layer, m.d_model, m.context,
+      s.corpus.vocab_size,
+      escape(s.model.pretrained.empty() ? s.model.preset : "pretrained " + fs::path(s.model.pretrained).filename().string()),
+      m.n_layer, m.d_model, m.context,
       s.train.epochs > 0 ? fmt::format("{} epochs", s.train.epochs)
                          : fmt::format("{} steps", s.train.steps),
       s.train.batch_size, to_string(s.train.init), escape(documents(s.generate.documents)),

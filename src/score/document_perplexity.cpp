@@ -25,8 +25,8 @@ double DocumentPerplexity::perplexity() const { return std::exp(mean_nll()); }
 std::vector<DocumentPerplexity> document_perplexities(
     GPT& model, const std::vector<std::vector<std::int32_t>>& documents, std::int32_t bos,
     std::int32_t eos, const c10::Device& device, std::int64_t batch_tokens,
-    const std::function<void(std::int64_t, std::int64_t)>& on_progress) {
-  const std::int64_t C = model->config().context, vocab = model->config().vocab_size;
+    const std::function<void(std::int64_t, std::int64_t)>& on_progress, std::int64_t window) {
+  const std::int64_t C = window_within(model->config(), window, "the scoring window"), vocab = model->config().vocab_size;
   for (const std::int32_t special : {bos, eos}) {
     if (special < 0 || special >= vocab) fail("special token id {} is outside the vocabulary [0, {})", special, vocab);
   }

@@ -35,8 +35,8 @@ std::int64_t rows_per_block(std::int64_t columns, std::int64_t block_values) {
 
 at::Tensor document_features(GPT& model, const std::vector<std::vector<std::int32_t>>& documents,
                              std::int32_t bos, const c10::Device& device,
-                             std::int64_t batch_tokens) {
-  const std::int64_t C = model->config().context, vocab = model->config().vocab_size;
+                             std::int64_t batch_tokens, std::int64_t window) {
+  const std::int64_t C = window_within(model->config(), window, "the scoring window"), vocab = model->config().vocab_size;
   if (bos < 0 || bos >= vocab) fail("BOS id {} is outside the vocabulary [0, {})", bos, vocab);
   std::vector<std::int64_t> lengths;  // BOS + tokens, truncated to the context
   for (std::size_t d = 0; d < documents.size(); ++d) {

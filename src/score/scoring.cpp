@@ -134,10 +134,12 @@ ScoreResult score_corpus(const ScoreInputs& in, const ScoreOptions& options,
   if (!with_model) return r;
 
   const auto synthetic_docs = documents_of(in.synthetic);
+  const std::int64_t positions = window_within((*in.model)->config(), options.context, "the scoring window");
   if (any({"ppl_mean", "ppl_median", "ppl_p10", "ppl_p90"})) {
     tell("perplexity of the synthetic documents");
     const auto per_doc = document_perplexities(*in.model, synthetic_docs, in.special.bos,
-                                               in.special.eos, options.device, options.batch_tokens);
+                                               in.special.eos, options.device, options.batch_tokens, {},
+                                               positions);
     r.document_perplexities = perplexities_of(per_doc);
     const PerplexitySummary s = summarize_perplexities(r.document_perplexities);
     for (const auto& [name, value] : std::initializer_list<std::pair<const char*, double>>{
@@ -150,7 +152,7 @@ ScoreResult score_corpus(const ScoreInputs& in, const ScoreOptions& options,
   constexpr std::int64_t k = 5;
   // The real side: windows of the test documents as long as a typical synthetic document, as
   // many as there are synthetic documents (feature_windows.h).
-  const std::int64_t window = matching_window_length(in.synthetic, (*in.model)->config().context - 1);
+  const std::int64_t window = matching_window_length(in.synthetic, positions - 1);
   const FeatureWindows real_windows = any({"precision", "recall"})
       ? feature_windows(in.real, window, in.synthetic.documents()) : FeatureWindows{};
   if (any({"precision", "recall"}) &&
@@ -165,9 +167,9 @@ ScoreResult score_corpus(const ScoreInputs& in, const ScoreOptions& options,
     r.sizes["precision_recall_window"] = window;
     r.sizes["precision_recall_real_windows"] = real_windows.available;
     const at::Tensor real = document_features(*in.model, real_docs, in.special.bos, options.device,
-                                              options.batch_tokens);
+                                              options.batch_tokens, positions);
     const at::Tensor synthetic = document_features(*in.model, synthetic_docs, in.special.bos,
-                                                   options.device, options.batch_tokens);
+                                                   options.device, options.batch_tokens, positions);
     const PrecisionRecall pr = precision_recall(real, synthetic, k);
     if (want.count("precision")) r.metrics["precision"] = pr.precision;
     if (want.count("recall")) r.metrics["recall"] = pr.recall;

@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 json TrainOptions::to_json() const {
-  return {{"preset", preset},
+  json j = {{"preset", preset},
           {"model", model.to_json()},
           {"init", init ? json(std::filesystem::absolute(*init).lexically_normal().string()) : json(nullptr)},
           {"steps", steps},
@@ -43,6 +43,9 @@ json TrainOptions::to_json() const {
           {"checkpoint_every", checkpoint_every},
           {"log_every", log_every},
           {"seed", seed}};
+  // Absent when 0, so runs from before the key resume.
+  if (context > 0) j["context"] = context;
+  return j;
 }
 
 namespace {
@@ -231,7 +234,7 @@ TrainResult train(const TrainOptions& options, const std::function<void(const St
       document_stream(data.split("valid"), data.tokenizer().bos_id(), data.tokenizer().eos_id());
   const bool can_eval = valid_stream.size() >= 2;
 
-  const std::int64_t C = config.context;
+  const std::int64_t C = window_within(config, options.context, options.names("context"));
   const StepPlan plan = plan_steps(options, C, static_cast<std::int64_t>(train_stream.size()));
   const auto optimizer = make_optimizer(model, options);
   const json resolved = resolved_settings(options, config, plan, data);
@@ -322,7 +325,7 @@ TrainResult train(const TrainOptions& options, const std::function<void(const St
     }
     if (can_eval && ((step + 1) % options.eval_every == 0 || last_step)) {
       const double valid =
-          evaluate_stream(model, valid_stream, device, options.batch_size, options.eval_tokens)
+          evaluate_stream(model, valid_stream, device, options.batch_size, options.eval_tokens, {}, C)
               .mean_nll();
       report.valid_loss = valid;
       state.log.push_back({{"step", step + 1}, {"valid_loss", valid}});

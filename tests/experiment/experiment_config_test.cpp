@@ -185,7 +185,7 @@ TEST(ExperimentConfig, WrongTypesAndRangesNameKeyAndAllowedValues) {
   EXPECT_EQ(error_of("name = \"x\"\n[mix]\nregime = \"mixed\"\n"),
             "exp.toml: [mix] regime must be \"replace\", \"accumulate\" or \"fresh\", got \"mixed\"");
   EXPECT_EQ(error_of("name = \"x\"\n[train]\ninit = 0\n"),
-            "exp.toml: [train] init must be \"scratch\", \"gen0\" or \"previous\", got 0");
+            "exp.toml: [train] init must be \"scratch\", \"gen0\", \"previous\" or \"pretrained\", got 0");
   EXPECT_EQ(error_of("name = \"x\"\nseeds = [0, 0]\n"),
             "exp.toml: seeds must be a non-empty list of distinct non-negative integers, got [0,0]");
   EXPECT_EQ(error_of("name = \"x\"\nseeds = []\n"),
@@ -436,3 +436,21 @@ TEST(ExperimentConfig, QuickstartIsValid) {
 }
 
 }  // namespace
+
+TEST(ExperimentConfig, PretrainedKeysNeedTheFolderAndExcludeTheShape) {
+  EXPECT_EQ(error_of("name = \"x\"\n[train]\ninit = \"pretrained\"\n"),
+            "exp.toml: [train] init = \"pretrained\" needs [model] pretrained (a Hugging Face model folder)");
+  EXPECT_EQ(error_of("name = \"x\"\n[corpus]\ntokenizer = \"pretrained\"\n"),
+            "exp.toml: [corpus] tokenizer = \"pretrained\" needs [model] pretrained (a Hugging Face model folder)");
+  const fs::path model = fs::path(COLLAPSE_TEST_WORK) / "hf-models" / "gpt2-tied";
+  if (!fs::exists(model / "config.json")) GTEST_SKIP() << "no pretrained fixture (reference libraries missing)";
+  const std::string pretrained = "name = \"x\"\n[model]\npretrained = \"" + model.string() + "\"\n";
+  EXPECT_EQ(error_of(pretrained + "n_layer = 4\n[train]\ninit = \"gen0\"\n"),
+            "exp.toml: [model] n_layer does not apply with [model] pretrained (the folder's config.json sets "
+            "the shape); remove it");
+  EXPECT_NE(error_of(pretrained).find("[train] init = \"scratch\" trains fresh models, but [model] pretrained is set"),
+            std::string::npos);
+  EXPECT_NE(error_of(pretrained + "context = 65\n[train]\ninit = \"pretrained\"\n")
+                .find("[model] context 65 exceeds the model's context of 64 positions"),
+            std::string::npos);
+}

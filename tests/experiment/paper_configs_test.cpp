@@ -33,12 +33,27 @@ namespace {
 const fs::path kExperiments = fs::path(COLLAPSE_SOURCE_DIR) / "experiments";
 const fs::path kSmoke = kExperiments / "smoke";
 
-// The *.toml files directly in `dir`, sorted by name.
-std::vector<fs::path> toml_files(const fs::path& dir) {
+// Whether a config starts from a pretrained model folder ([model] pretrained), which the user
+// supplies: such configs cannot run as shipped and have no smoke variant (a test below runs
+// them with a model folder in place).
+bool names_a_pretrained_model(const fs::path& file) {
+  std::istringstream in(read_file(file));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("pretrained =", 0) == 0) return true;
+  }
+  return false;
+}
+
+// The *.toml files directly in `dir` that run as shipped (no pretrained model), sorted by name;
+// with `pretrained`, those that name a pretrained model instead.
+std::vector<fs::path> toml_files(const fs::path& dir, bool pretrained = false) {
   std::vector<fs::path> files;
   if (!fs::is_directory(dir)) return files;
   for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".toml") files.push_back(entry.path());
+    if (entry.is_regular_file() && entry.path().extension() == ".toml" &&
+        names_a_pretrained_model(entry.path()) == pretrained) {
+      files.push_back(entry.path());
+    }
   }
   std::sort(files.begin(), files.end());
   return files;
@@ -209,3 +224,28 @@ TEST_P(SmokeVariant, RunsTwoGenerationsOfEveryArmOnTheCpu) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Smoke, SmokeVariant, testing::ValuesIn(toml_files(kSmoke)), param_name);
+
+// A config that names a pretrained model runs once the user has put the model and the corpus
+// where it says: here a tiny OPT that setup.hf_model_fixtures made and the tokenizer fixtures'
+// corpus stand in for OPT-125m and wikitext-2.
+TEST(PaperConfigs, PretrainedConfigsPlanTheirRunWithTheModelFolderInPlace) {
+  const fs::path model = fs::path(COLLAPSE_TEST_WORK) / "hf-models" / "opt-pre-norm";
+  if (!fs::exists(model / "config.json")) GTEST_SKIP() << "no pretrained fixture (reference libraries missing)";
+  const auto configs = toml_files(kExperiments, true);
+  ASSERT_TRUE(std::find(configs.begin(), configs.end(), kExperiments / "shumailov2024-pretrained.toml") != configs.end());
+  for (const fs::path& file : configs) {
+    const fs::path root = fresh_dir("pretrained-config-" + file.stem().string());
+    fs::create_directories(root / "experiments");
+    fs::create_directories(root / "models");
+    fs::create_directories(root / "data");
+    fs::copy_file(file, root / "experiments" / file.filename());
+    fs::create_directory_symlink(model, root / "models" / "opt-125m");
+    fs::copy_file(fs::path(COLLAPSE_TEST_WORK) / "hf-tokenizers" / "corpus.jsonl", root / "data" / "wikitext-2.jsonl");
+    const fs::path out = root / "run";
+    const auto r = run_collapse({"run", (root / "experiments" / file.filename()).string(), "--dry-run", "--out", out.string()});
+    ASSERT_EQ(r.exit_code, 0) << file << ": " << r.err;
+    EXPECT_NE(r.out.find("pretrained"), std::string::npos) << r.out;
+    for (const char* arm : {"real-0", "real-10"}) EXPECT_NE(r.out.find(arm), std::string::npos) << file << " " << arm;
+    EXPECT_FALSE(fs::exists(out)) << "--dry-run does no work";
+  }
+}

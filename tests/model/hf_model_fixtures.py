@@ -106,7 +106,7 @@ def kinds():
          "opt: learned positions offset by 2, ReLU, pre-LayerNorm (OPT-125m's layout); fp16",
          OPTForCausalLM,
          OPTConfig(**small(hidden_size=64, ffn_dim=96, num_hidden_layers=2, num_attention_heads=4,
-                           max_position_embeddings=64, word_embed_proj_dim=64)),
+                           max_position_embeddings=160, word_embed_proj_dim=64)),
          {"dtype": torch.float16}),
         ("opt-post-norm-projected",
          "opt: post-LayerNorm with project_in/project_out, embedding width 32 (OPT-350m's "

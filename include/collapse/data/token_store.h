@@ -70,4 +70,10 @@ class TokenFile {
 std::vector<std::int32_t> document_stream(const TokenFile& file, std::int32_t bos,
                                           std::int32_t eos);
 
+// The documents as one text: `before`, every document's tokens in file order, `after`, with no
+// boundary tokens between documents (what a tokenizer gives for the texts joined, minus the
+// separator text; transformers' perplexity guide scores such a stream).
+std::vector<std::int32_t> joined_stream(const TokenFile& file, const std::vector<std::int32_t>& before,
+                                        const std::vector<std::int32_t>& after);
+
 }  // namespace collapse

@@ -64,6 +64,8 @@ class Tokenizer {
   // (a tokenizer.json's post-processor, e.g. Llama 3's <|begin_of_text|>; a SentencePiece model's
   // BOS), as Hugging Face's tokenizer(text) does.
   std::vector<std::int32_t> encode(std::string_view text, bool add_special_tokens = false) const;
+  // What encode(text, add_special_tokens = true) puts before and after the text's ids.
+  std::pair<std::vector<std::int32_t>, std::vector<std::int32_t>> added_around() const;
   // Encodes many texts on `threads` threads; the result is independent of the thread count.
   std::vector<std::vector<std::int32_t>> encode_batch(const std::vector<std::string_view>& texts,
                                                       int threads) const;

@@ -51,7 +51,7 @@ struct SizeSpec {
 
 // The closed sets of an experiment, each one table (util/named.h) that the parser, the report
 // and the docs tests read.
-enum class TrainInit { scratch, gen0, previous };  // what generations >= 1 start from
+enum class TrainInit { scratch, gen0, previous, pretrained };  // what generations >= 1 start from
 enum class MixRegime { replace, accumulate, fresh };  // mixer.h
 enum class Dedup { none, exact, minhash };  // curation.h
 std::span<const Named<TrainInit>> train_inits();
@@ -67,6 +67,9 @@ struct CorpusSettings {
   // A Hugging Face model or tokenizer folder (absolute path) to encode with; empty = train
   // collapse's own tokenizer of vocab_size pieces.
   std::string tokenizer;
+  // `tokenizer = "pretrained"`: the tokenizer is [model] pretrained's (set into `tokenizer` once
+  // the settings are read).
+  bool tokenizer_is_pretrained = false;
   std::int64_t vocab_size = 4096;
   // The vocabulary models of this corpus have: the given tokenizer's (opened), else vocab_size.
   std::int64_t model_vocab_size() const;
@@ -78,10 +81,16 @@ struct CorpusSettings {
 
 struct ModelSettings {
   std::string preset = "tiny";  // tiny | small | base (model_config.h)
-  // 0 = the preset's value.
+  // 0 = the preset's value. With `pretrained`, context is the window every phase uses (at most
+  // the model's positions) and the others do not apply.
   std::int64_t n_layer = 0, n_head = 0, d_model = 0, ffn_hidden = 0, context = 0;
-  // The preset with the overrides applied and vocab_size set.
+  // A Hugging Face model folder (absolute path) that every generation starts from
+  // (docs/pretrained.md); empty: collapse's own models of `preset`.
+  std::string pretrained;
+  // The preset with the overrides applied and vocab_size set; the pretrained folder's config.
   ModelConfig resolve(std::int64_t vocab_size) const;
+  // The positions training, evaluation, generation and scoring use with model `resolved`.
+  std::int64_t window(const ModelConfig& resolved) const { return context > 0 ? context : resolved.context; }
   bool operator==(const ModelSettings&) const = default;
 };
 

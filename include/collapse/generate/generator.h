@@ -48,6 +48,12 @@ struct GenerateOptions {
   // The tokenizer's BOS (starts every row), EOS (ends a document) and PAD (left padding): the
   // caller passes the dataset's (Tokenizer::special()); generate() refuses unset ids.
   SpecialIds special;
+  // The tokenizer's vocabulary size: ids at or above it are never sampled (OPT, Qwen2 and Pythia
+  // have more embedding rows than their tokenizers have ids). 0: the model's vocabulary.
+  std::int64_t vocab_size = 0;
+  // Positions a row may use (BOS + prompt + generated), at most the model's context. 0: the
+  // model's context.
+  std::int64_t context = 0;
   // How the caller names these settings in messages (the CLI: --max-tokens, --top-p, ...).
   SettingNames names = setting_key;
 };

@@ -18,6 +18,10 @@ namespace collapse {
 // pytorch_model.bin, which load_hf_model refuses with the command that converts it).
 bool is_hf_model_folder(const std::filesystem::path& dir);
 
+// The config and identity of folder `dir`'s model without its weights (config.json, the
+// tokenizer's fingerprint).
+CheckpointMeta read_hf_model_meta(const std::filesystem::path& dir);
+
 // The model of folder `dir`, moved to `device` and in eval mode. Errors name the file and the key
 // or tensor at fault: a missing config.json, an unsupported model_type, a tensor missing, of the
 // wrong shape or of an unsupported dtype.

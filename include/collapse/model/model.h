@@ -168,6 +168,11 @@ class GPTImpl : public torch::nn::Module {
 
   const ModelConfig& config() const { return config_; }
 
+  // decode() and decode_at() give ids at or above `n` a logit of -inf, so no decoding picks them
+  // (a tokenizer with fewer ids than the model's embedding rows). 0: every id. Not saved.
+  void limit_decoded_vocab(std::int64_t n) { decoded_vocab_ = n; }
+  std::int64_t decoded_vocab() const { return decoded_vocab_; }
+
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::Embedding embed_positions{nullptr};           // learned positions only
   torch::nn::Linear project_in{nullptr}, project_out{nullptr};  // embed_dim != d_model only
@@ -186,8 +191,24 @@ class GPTImpl : public torch::nn::Module {
   at::Tensor decode_into(const at::Tensor& tokens, DecodeCache& cache, const at::Tensor& slots,
                          std::int64_t visible);
   ModelConfig config_;
+  std::int64_t decoded_vocab_ = 0;
 };
 TORCH_MODULE(GPT);
+
+// Limits a model's decoded ids (GPT::limit_decoded_vocab) for its lifetime, then restores them.
+class DecodedVocabulary {
+ public:
+  DecodedVocabulary(GPT& model, std::int64_t n) : model_(model), saved_(model->decoded_vocab()) {
+    model->limit_decoded_vocab(n);
+  }
+  ~DecodedVocabulary() { model_->limit_decoded_vocab(saved_); }
+  DecodedVocabulary(const DecodedVocabulary&) = delete;
+  DecodedVocabulary& operator=(const DecodedVocabulary&) = delete;
+
+ private:
+  GPT& model_;
+  std::int64_t saved_;
+};
 
 // Deterministic initialisation from `seed` (normal(0, 0.02); residual output projections scaled by
 // 1/sqrt(2 * n_layer); norms at 1). Uses a private generator: global RNG state is untouched.

@@ -116,4 +116,9 @@ struct ModelConfig {
   bool operator==(const ModelConfig&) const = default;
 };
 
+// The positions a caller works in: `requested` (0: the model's whole context), which may not
+// exceed the context. Error naming `what` (the CLI's --context) otherwise. A pretrained model's
+// context (SmolLM2: 8192) is often more than a CPU can evaluate or train in one window.
+std::int64_t window_within(const ModelConfig& c, std::int64_t requested, const std::string& what);
+
 }  // namespace collapse

@@ -38,7 +38,7 @@ struct DocumentPerplexity {
 std::vector<DocumentPerplexity> document_perplexities(
     GPT& model, const std::vector<std::vector<std::int32_t>>& documents, std::int32_t bos,
     std::int32_t eos, const c10::Device& device, std::int64_t batch_tokens = 8192,
-    const std::function<void(std::int64_t, std::int64_t)>& on_progress = {});
+    const std::function<void(std::int64_t, std::int64_t)>& on_progress = {}, std::int64_t window = 0);
 
 // The perplexities of the list above, in order (input to summarize_perplexities).
 std::vector<double> perplexities_of(const std::vector<DocumentPerplexity>& documents);

@@ -36,7 +36,7 @@ inline constexpr std::int64_t kDistanceBlockValues = std::int64_t{1} << 24;
 // from the mean); on CUDA the model body runs under bf16 autocast. An empty document is BOS alone.
 at::Tensor document_features(GPT& model, const std::vector<std::vector<std::int32_t>>& documents,
                              std::int32_t bos, const c10::Device& device,
-                             std::int64_t batch_tokens = 8192);
+                             std::int64_t batch_tokens = 8192, std::int64_t window = 0);
 
 // Squared Euclidean distances [n_a, n_b] between the rows of a [n_a, d] and b [n_b, d], by the
 // matmul identity above, clamped at 0. One block: the caller bounds n_a * n_b.

@@ -31,6 +31,7 @@ struct ScoreOptions {
   SelfBleuOptions self_bleu{500, 500, 0};
   c10::Device device = c10::Device(c10::kCPU);
   std::int64_t batch_tokens = 8192;  // tokens per forward pass for perplexity and features
+  std::int64_t context = 0;          // positions per window of the model; 0: its context
 };
 
 struct ScoreInputs {

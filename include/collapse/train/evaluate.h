@@ -29,10 +29,23 @@ struct EvalResult {
 };
 
 // `max_tokens` > 0 truncates the stream to its first max_tokens tokens (a cheaper estimate used
-// during training); 0 scores all of it. `on_window` reports progress (windows done, total).
+// during training); 0 scores all of it. `window` is C (0: the model's context; at most that).
+// `on_window` reports progress (windows done, total).
 EvalResult evaluate_stream(GPT& model, const std::vector<std::int32_t>& stream,
                            const c10::Device& device, std::int64_t batch_size = 16,
                            std::int64_t max_tokens = 0,
-                           const std::function<void(std::int64_t, std::int64_t)>& on_window = {});
+                           const std::function<void(std::int64_t, std::int64_t)>& on_window = {},
+                           std::int64_t window = 0);
+
+// The sliding-window perplexity of transformers' perplexity guide, with window C and stride S
+// (0 < S <= C): windows begin at 0, S, 2S, ... and end at min(begin + C, M); each scores the
+// tokens after the previous window's end (the first window: all but t_0), so with S < C every
+// token after t_0 is scored exactly once, with at least C - S tokens of left context where the
+// stream has them (S = C leaves each later window's first token unscored, as the guide's loop
+// does). The loop stops at the window that reaches the end of the stream.
+EvalResult evaluate_sliding(GPT& model, const std::vector<std::int32_t>& stream,
+                            const c10::Device& device, std::int64_t window, std::int64_t stride,
+                            std::int64_t batch_size = 16,
+                            const std::function<void(std::int64_t, std::int64_t)>& on_window = {});
 
 }  // namespace collapse

@@ -27,6 +27,9 @@ struct TrainOptions {
   std::string preset = "tiny";
   ModelConfig model;            // vocab_size filled from the dataset; ignored with `init`
   std::optional<std::filesystem::path> init;  // fine-tune from this model (weights + config)
+  // Positions per training sequence and evaluation window, at most the model's context; 0: the
+  // model's context. Fine-tuning a pretrained model (context 2048 or 8192) on a CPU needs less.
+  std::int64_t context = 0;
   // Train on this token file (same tokenizer) instead of the dataset's train split: the mixed
   // real + synthetic training set of an experiment generation. Valid stays the real valid split.
   std::optional<std::filesystem::path> train_tokens;
