@@ -121,6 +121,7 @@ void fill_parameters(GPT& model, const std::vector<fs::path>& files, const fs::p
     }
     const std::vector<at::Tensor> parts = split_hf(t, tensor, shapes, config.n_head);
     for (std::size_t i = 0; i < parts.size(); ++i) targets[i]->copy_(parts[i]);  // converts to fp32
+    release_mapped_pages(tensor);
     stored.erase(found);
   }
   if (!stored.empty()) {

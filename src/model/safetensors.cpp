@@ -13,6 +13,8 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <mutex>
+#include <set>
 
 #include "collapse/util/atomic_file.h"
 #include "collapse/util/error.h"
@@ -88,7 +90,29 @@ struct Mapping {
   void* data = MAP_FAILED;
   std::size_t size = 0;
   ~Mapping() {
-    if (data != MAP_FAILED) munmap(data, size);
+    if (data != MAP_FAILED) {
+      forget(this);
+      munmap(data, size);
+    }
+  }
+
+  // The live mappings, so that release_mapped_pages() acts on mapped memory only (never on the
+  // heap, where dropping pages would destroy other data).
+  static std::mutex& registry_mutex() {
+    static std::mutex m;
+    return m;
+  }
+  static std::set<const Mapping*>& registry() {
+    static std::set<const Mapping*> live;
+    return live;
+  }
+  static void remember(const Mapping* m) {
+    const std::lock_guard<std::mutex> lock(registry_mutex());
+    registry().insert(m);
+  }
+  static void forget(const Mapping* m) {
+    const std::lock_guard<std::mutex> lock(registry_mutex());
+    registry().erase(m);
   }
 };
 
@@ -110,12 +134,29 @@ std::shared_ptr<Mapping> map_file(const fs::path& file) {
       ::close(fd);
       fail("cannot map {}: {}", file.string(), std::strerror(e));
     }
+    Mapping::remember(m.get());
   }
   ::close(fd);
   return m;
 }
 
 }  // namespace
+
+void release_mapped_pages(const at::Tensor& view) {
+  if (!view.defined() || view.nbytes() == 0) return;
+  const auto begin = reinterpret_cast<std::uintptr_t>(view.data_ptr());
+  const std::uintptr_t end = begin + view.nbytes();
+  const std::lock_guard<std::mutex> lock(Mapping::registry_mutex());
+  for (const Mapping* m : Mapping::registry()) {
+    const auto first = reinterpret_cast<std::uintptr_t>(m->data);
+    if (begin < first || end > first + m->size) continue;
+    // Whole pages inside the view only: its neighbours' bytes stay resident.
+    const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+    const std::uintptr_t from = (begin + page - 1) / page * page, to = end / page * page;
+    if (to > from) madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+    return;
+  }
+}
 
 NamedTensors read_safetensors(const fs::path& file) {
   const std::shared_ptr<Mapping> mapping = map_file(file);

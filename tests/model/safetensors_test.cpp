@@ -51,3 +51,20 @@ TEST(Safetensors, MalformedFilesAreErrors) {
   std::filesystem::resize_file(dir / "cut.safetensors", 200);
   EXPECT_THROW(read_safetensors(dir / "cut.safetensors"), Error);
 }
+
+// Loading copies each mapped tensor into the model and then drops its file pages: the bytes are
+// still the file's when read again, and tensors that are not views of a mapping are untouched.
+TEST(Safetensors, ReleasedPagesReadBackFromTheFile) {
+  const auto file = tests::fresh_dir("safetensors-release") / "big.safetensors";
+  const at::Tensor big = at::arange(3 * 4096, at::kFloat).reshape({3, 4096});  // several pages
+  write_safetensors(file, {{"big", big}, {"small", at::ones({3})}});
+  const NamedTensors read = read_safetensors(file);
+  const at::Tensor copy = read[0].second.clone();
+  release_mapped_pages(read[0].second);
+  EXPECT_TRUE(at::equal(read[0].second, big)) << "dropped pages come back from the file";
+  EXPECT_TRUE(at::equal(copy, big));
+  const at::Tensor heap = at::full({4096 * 4}, 7.0f);
+  release_mapped_pages(heap);  // not a mapping: nothing happens
+  EXPECT_TRUE(at::equal(heap, at::full({4096 * 4}, 7.0f)));
+  EXPECT_TRUE(at::equal(read[1].second, at::ones({3})));
+}

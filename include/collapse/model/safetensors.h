@@ -29,4 +29,10 @@ void write_safetensors(const std::filesystem::path& file, const NamedTensors& te
 // is an Error naming it.
 NamedTensors read_safetensors(const std::filesystem::path& file);
 
+// Drops from memory the file pages under `view`, a tensor read_safetensors returned whose bytes
+// are no longer needed (copied into a model): a later read of them goes back to the file. Keeps
+// the peak memory of loading near the model's size instead of the model plus the whole file.
+// Does nothing for tensors that are not views of a mapping.
+void release_mapped_pages(const at::Tensor& view);
+
 }  // namespace collapse
