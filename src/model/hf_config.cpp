@@ -11,13 +11,6 @@ using nlohmann::json;
 
 namespace {
 
-// The rope_type names of Hugging Face's rope initialisers that collapse computes.
-constexpr std::array<Named<RopeScalingKind>, 3> kRopeTypes{{
-    {RopeScalingKind::none, "default", "no scaling"},
-    {RopeScalingKind::linear, "linear", "positions divided by factor"},
-    {RopeScalingKind::llama3, "llama3", "Llama 3.1's frequency-dependent scaling"},
-}};
-
 // transformers' activation names (ACT2FN) that collapse computes; the first of each is written.
 // gelu_fast and gelu_pytorch_tanh are gelu_new's formula, computed differently.
 constexpr std::array<Named<Activation>, 7> kHfActivations{{
@@ -96,11 +89,11 @@ void read_rope(const JsonPath& root, ModelConfig& c) {
   // transformers 4.43+ writes rope_type, older files type.
   const auto type_key = scaling->find("rope_type") ? scaling->find("rope_type") : scaling->find("type");
   const std::string type = type_key ? type_key->string() : "default";
-  const auto kind = find_named(std::span<const Named<RopeScalingKind>>(kRopeTypes), type);
+  const auto kind = find_named(rope_scaling_kinds(), type);
   if (!kind) {
     (type_key ? *type_key : *scaling)
         .fail(fmt::format("rope type '{}' is not supported (supported: {})", type,
-                          names_of(std::span<const Named<RopeScalingKind>>(kRopeTypes))));
+                          names_of(rope_scaling_kinds())));
   }
   RopeScaling& r = c.rope_scaling;
   r.kind = *kind;
@@ -201,7 +194,7 @@ void read_gpt_neox(const JsonPath& root, ModelConfig& c) {
 // The rotary settings in both spellings: transformers >= 5 reads rope_parameters, 4.x rope_theta
 // and rope_scaling (GPT-NeoX: rotary_emb_base and rotary_pct).
 void write_rope(const ModelConfig& c, json& j) {
-  json rope = {{"rope_type", name_of(std::span<const Named<RopeScalingKind>>(kRopeTypes), c.rope_scaling.kind)},
+  json rope = {{"rope_type", name_of(rope_scaling_kinds(), c.rope_scaling.kind)},
                {"rope_theta", c.rope_theta}};
   if (c.rope_scaling.kind != RopeScalingKind::none) rope["factor"] = c.rope_scaling.factor;
   if (c.rope_scaling.kind == RopeScalingKind::llama3) {

@@ -32,6 +32,7 @@ constexpr std::array<Named<ResidualKind>, 3> kResidualKinds{{
     {ResidualKind::post_norm, "post_norm", "norm1(x + attn(x)), then norm2(. + mlp(.)), no final norm (OPT-350m)"},
 }};
 
+// Named as Hugging Face's rope_type (hf_config reads and writes them).
 constexpr std::array<Named<RopeScalingKind>, 3> kRopeScalingKinds{{
     {RopeScalingKind::none, "default", "rotary frequencies as trained"},
     {RopeScalingKind::linear, "linear", "every frequency divided by factor"},

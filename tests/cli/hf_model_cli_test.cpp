@@ -34,13 +34,6 @@ constexpr double kRelativeTolerance = 1e-5;
 fs::path fixtures() { return fs::path(COLLAPSE_TEST_WORK) / "hf-models"; }
 fs::path corpus() { return fs::path(COLLAPSE_TEST_WORK) / "hf-tokenizers" / "corpus.jsonl"; }
 
-#define SKIP_WITHOUT_REFERENCES()                                                                    \
-  do {                                                                                               \
-    if (fs::exists(fixtures() / "unavailable.txt")) {                                                \
-      GTEST_SKIP() << "reference libraries missing: " << read_file(fixtures() / "unavailable.txt");  \
-    }                                                                                                \
-    ASSERT_TRUE(fs::exists(fixtures() / "kinds.json")) << "no fixtures in " << fixtures();            \
-  } while (false)
 
 json kinds() { return json::parse(read_file(fixtures() / "kinds.json")); }
 
@@ -71,10 +64,10 @@ double collapse_perplexity(const fs::path& model, const std::string& split = "te
 std::vector<double> reference_perplexities(const std::vector<std::pair<fs::path, std::int64_t>>& models,
                                            std::int64_t stride = 0) {
   const json tokenizer = json::parse(read_file(dataset() / "manifest.json")).at("tokenizer");
-  std::string command = std::string(COLLAPSE_PYTHON) + " " + COLLAPSE_SOURCE_DIR + "/tests/model/hf_perplexity.py " +
-                        (dataset() / "test.tok").string() + " " + std::to_string(tokenizer.at("bos_id").get<int>()) +
-                        " " + std::to_string(tokenizer.at("eos_id").get<int>()) + " " + std::to_string(stride);
-  for (const auto& [dir, context] : models) command += " " + dir.string() + ":" + std::to_string(context);
+  std::string command = fmt::format("{} {}/tests/model/hf_perplexity.py {} {} {} {}", COLLAPSE_PYTHON, COLLAPSE_SOURCE_DIR,
+                                    (dataset() / "test.tok").string(), tokenizer.at("bos_id").get<int>(),
+                                    tokenizer.at("eos_id").get<int>(), stride);
+  for (const auto& [dir, context] : models) command += fmt::format(" {}:{}", dir.string(), context);
   const auto r = run_shell(command);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::vector<double> out;
@@ -98,7 +91,7 @@ std::vector<json> one_per_family() {
 }  // namespace
 
 TEST(HfModelCli, EvalOfEveryFamilyEqualsTransformersOnTheDocumentedDefinition) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   std::vector<std::pair<fs::path, std::int64_t>> models;
   std::vector<double> ours;
   for (const json& k : kinds()) {
@@ -118,7 +111,7 @@ TEST(HfModelCli, EvalOfEveryFamilyEqualsTransformersOnTheDocumentedDefinition) {
 // transformers' perplexity guide: windows of --context every --stride tokens, each token scored
 // once, the split as one text.
 TEST(HfModelCli, SlidingWindowPerplexityEqualsTheGuidesLoop) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   std::vector<std::pair<fs::path, std::int64_t>> models;
   std::vector<double> ours;
   for (const json& k : one_per_family()) {
@@ -132,7 +125,7 @@ TEST(HfModelCli, SlidingWindowPerplexityEqualsTheGuidesLoop) {
 }
 
 TEST(HfModelCli, ContextAndStrideOutsideTheModelAreOneLine) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   const std::string model = (fixtures() / "gpt2-tied").string();
   const auto too_long = run_collapse({"eval", "--model", model, "--data", dataset().string(), "--context", "65"});
   EXPECT_NE(too_long.exit_code, 0);
@@ -146,7 +139,7 @@ TEST(HfModelCli, ContextAndStrideOutsideTheModelAreOneLine) {
 }
 
 TEST(HfModelCli, EveryFamilyGeneratesDocuments) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   for (const json& k : one_per_family()) {
     const std::string kind = k.at("name");
     const fs::path out = fresh_dir("hf-generate-" + kind) / "samples";
@@ -161,7 +154,7 @@ TEST(HfModelCli, EveryFamilyGeneratesDocuments) {
 // Shumailov et al.'s step: fine-tune the pretrained model on the data. 20 steps lower the loss;
 // the export is the family's own layout and transformers computes the perplexity collapse does.
 TEST(HfModelCli, AFineTunedModelOfEveryFamilyExportsInItsOwnLayout) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   std::vector<std::pair<fs::path, std::int64_t>> exports;
   std::vector<double> ours;
   for (const json& k : kinds()) {
@@ -200,7 +193,7 @@ TEST(HfModelCli, AFineTunedModelOfEveryFamilyExportsInItsOwnLayout) {
 // OPT again, with its tokenizer; killed in generation 1's training and resumed, the run ends with
 // the metrics of an uninterrupted one.
 TEST(HfModelCli, AnExperimentFromAPretrainedFolderRunsAndResumesAfterAKill) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   const fs::path dir = fresh_dir("hf-experiment");
   collapse::write_file_atomic(dir / "pretrained.toml", fmt::format(R"(name = "pretrained"
 seeds = [0]

@@ -24,13 +24,6 @@ namespace {
 
 fs::path fixtures() { return fs::path(COLLAPSE_TEST_WORK) / "hf-tokenizers"; }
 
-#define SKIP_WITHOUT_REFERENCES()                                                               \
-  do {                                                                                          \
-    if (fs::exists(fixtures() / "unavailable.txt")) {                                           \
-      GTEST_SKIP() << "reference libraries missing: " << read_file(fixtures() / "unavailable.txt"); \
-    }                                                                                           \
-    ASSERT_TRUE(fs::exists(fixtures() / "kinds.json")) << "no fixtures in " << fixtures();       \
-  } while (false)
 
 json first_line(const fs::path& file) {
   std::ifstream in(file);
@@ -42,7 +35,7 @@ json first_line(const fs::path& file) {
 }  // namespace
 
 TEST(HfTokenizerCli, TokenizePrintsTheReferenceIdsAndPieces) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   const std::string text = first_line(fixtures() / "corpus.jsonl").at("text");
   const json expected = first_line(fixtures() / "gpt2-real" / "expected.jsonl");
   const auto r = run_collapse({"tokenize", "--tokenizer", (fixtures() / "gpt2-real").string(), "--json", text});
@@ -59,7 +52,7 @@ TEST(HfTokenizerCli, TokenizePrintsTheReferenceIdsAndPieces) {
 }
 
 TEST(HfTokenizerCli, PrepareWithATokenizerRefusesTrainingSettingsAndMissingFolders) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   const fs::path dir = fresh_dir("prepare-flags");
   const auto both = run_collapse({"prepare", "--corpus", (fixtures() / "corpus.jsonl").string(), "--out",
                                   (dir / "a").string(), "--tokenizer", (fixtures() / "gpt2-style").string(),
@@ -75,7 +68,7 @@ TEST(HfTokenizerCli, PrepareWithATokenizerRefusesTrainingSettingsAndMissingFolde
 }
 
 TEST(HfTokenizerCli, AnExperimentRunsEndToEndWithAHuggingFaceTokenizer) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   const fs::path dir = fresh_dir("hf-experiment");
   write_text(dir / "exp.toml", R"(name = "hf"
 seeds = [0]

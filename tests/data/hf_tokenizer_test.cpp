@@ -48,22 +48,13 @@ json kinds() {
 }
 
 // Skips the test, saying why, where the reference libraries were not importable.
-#define SKIP_WITHOUT_REFERENCES()                                                         \
-  do {                                                                                    \
-    if (fs::exists(fixtures() / "unavailable.txt")) {                                     \
-      GTEST_SKIP() << "reference libraries missing: "                                     \
-                   << tests::run_shell("cat " + (fixtures() / "unavailable.txt").string()).out; \
-    }                                                                                     \
-    ASSERT_TRUE(fs::exists(fixtures() / "kinds.json"))                                    \
-        << "no fixtures in " << fixtures() << " (run ctest, whose setup makes them)";     \
-  } while (false)
 
 std::vector<std::int32_t> ids_of(const json& j) { return j.get<std::vector<std::int32_t>>(); }
 
 }  // namespace
 
 TEST(HfTokenizers, EveryKindIsTested) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   std::set<std::string> names;
   for (const json& k : kinds()) names.insert(k.at("name"));
   for (const char* expected : {"gpt2-style", "llama3-style", "llama3-ignore-merges", "qwen2-style",
@@ -78,7 +69,7 @@ TEST(HfTokenizers, EveryKindIsTested) {
 }
 
 TEST(HfTokenizers, IdsEqualTheReferenceDocumentByDocument) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   const auto texts = corpus();
   for (const json& k : kinds()) {
     const std::string name = k.at("name");
@@ -94,7 +85,7 @@ TEST(HfTokenizers, IdsEqualTheReferenceDocumentByDocument) {
 }
 
 TEST(HfTokenizers, DecodeEqualsTheReference) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   for (const json& k : kinds()) {
     const std::string name = k.at("name");
     const Tokenizer t(fixtures() / name);
@@ -111,7 +102,7 @@ TEST(HfTokenizers, DecodeEqualsTheReference) {
 }
 
 TEST(HfTokenizers, DecodeInvertsEncodeWhereTheTokenizerIsLossless) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   const auto texts = corpus();
   std::size_t checked = 0;
   for (const json& k : kinds()) {
@@ -128,7 +119,7 @@ TEST(HfTokenizers, DecodeInvertsEncodeWhereTheTokenizerIsLossless) {
 }
 
 TEST(HfTokenizers, PiecesEqualTheReference) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   for (const json& k : kinds()) {
     const std::string name = k.at("name");
     const Tokenizer t(fixtures() / name);
@@ -148,7 +139,7 @@ TEST(HfTokenizers, PiecesEqualTheReference) {
 // transformers' AutoTokenizer reports the ids; where it has no BOS, documents start with EOS, and
 // where it has no PAD, rows are padded with EOS (special_ids.h).
 TEST(HfTokenizers, SpecialIdsAndVocabularySizeComeFromTheTokenizersFiles) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   for (const json& k : kinds()) {
     const std::string name = k.at("name");
     const Tokenizer t(fixtures() / name);
@@ -163,7 +154,7 @@ TEST(HfTokenizers, SpecialIdsAndVocabularySizeComeFromTheTokenizersFiles) {
 }
 
 TEST(HfTokenizers, ASavedCopyIsTheSameTokenizer) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   const auto texts = corpus();
   for (const json& k : kinds()) {
     const std::string name = k.at("name");
@@ -178,14 +169,14 @@ TEST(HfTokenizers, ASavedCopyIsTheSameTokenizer) {
 }
 
 TEST(HfTokenizers, FingerprintsTellTokenizersApart) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   std::set<std::string> seen;
   for (const json& k : kinds()) seen.insert(Tokenizer(fixtures() / k.at("name").get<std::string>()).fingerprint());
   EXPECT_EQ(seen.size(), kinds().size());
 }
 
 TEST(HfTokenizers, EncodingOnTwoThreadsEqualsOneByOne) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   const auto texts = corpus();
   const std::vector<std::string_view> views(texts.begin(), texts.end());
   const Tokenizer t(fixtures() / "llama3-style");
@@ -197,7 +188,7 @@ TEST(HfTokenizers, EncodingOnTwoThreadsEqualsOneByOne) {
 // hold the reference's ids for every document of every split, and the dataset carries the
 // tokenizer (its files, fingerprint and special ids) with it.
 TEST(HfTokenizers, APreparedDatasetHoldsTheReferenceIdsOfEveryDocument) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   for (const json& k : kinds()) {
     const std::string name = k.at("name");
     SCOPED_TRACE(name);

@@ -78,27 +78,18 @@ double max_diff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs()
 
 LoadedModel load(const std::string& kind) { return load_hf_model(fixtures() / kind, at::kCPU); }
 
-#define SKIP_WITHOUT_REFERENCES()                                                                 \
-  do {                                                                                            \
-    if (fs::exists(fixtures() / "unavailable.txt")) {                                             \
-      GTEST_SKIP() << "reference libraries missing: "                                             \
-                   << tests::run_shell("cat " + (fixtures() / "unavailable.txt").string()).out;   \
-    }                                                                                             \
-    ASSERT_TRUE(fs::exists(fixtures() / "kinds.json"))                                            \
-        << "no fixtures in " << fixtures() << " (run ctest, whose setup makes them)";             \
-  } while (false)
 
 }  // namespace
 
 TEST(HfModels, EveryFamilyIsTested) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   std::set<std::string> families;
   for (const json& k : read_json(fixtures() / "kinds.json")) families.insert(k.at("family"));
   for (const auto& f : model_families()) EXPECT_TRUE(families.count(f.name)) << f.name;
 }
 
 TEST(HfModels, LogitsEqualTransformers) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   torch::NoGradGuard no_grad;
   for (const std::string& kind : kinds()) {
     const json e = expected(kind);
@@ -110,7 +101,7 @@ TEST(HfModels, LogitsEqualTransformers) {
 // Rows left-padded to one length, as generation batches prompts: the KV-cache decode path gives
 // each row's last-position logits as transformers does with an attention mask.
 TEST(HfModels, LeftPaddedRowsDecodeAsTransformersDoes) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   torch::NoGradGuard no_grad;
   for (const std::string& kind : kinds()) {
     const json e = expected(kind);
@@ -124,7 +115,7 @@ TEST(HfModels, LeftPaddedRowsDecodeAsTransformersDoes) {
 }
 
 TEST(HfModels, GreedyDecodingGivesTransformersTokens) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   torch::NoGradGuard no_grad;
   for (const std::string& kind : kinds()) {
     const json e = expected(kind);
@@ -145,7 +136,7 @@ TEST(HfModels, GreedyDecodingGivesTransformersTokens) {
 }
 
 TEST(HfModels, TheConfigBecomesTheModelsShape) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   const ModelConfig gqa = load("llama-gqa-llama3-rope").meta.model;
   EXPECT_EQ(gqa.family, ModelFamily::llama);
   EXPECT_EQ(gqa.kv_heads(), 2);
@@ -184,7 +175,7 @@ TEST(HfModels, TheConfigBecomesTheModelsShape) {
 
 // A fine-tuned import is saved in collapse's checkpoints: its shape survives them.
 TEST(HfModels, ACheckpointOfAnImportedModelLoadsTheSameModel) {
-  SKIP_WITHOUT_REFERENCES();
+  SKIP_WITHOUT_REFERENCE_FIXTURES(fixtures());
   torch::NoGradGuard no_grad;
   for (const std::string& kind : kinds()) {
     LoadedModel m = load(kind);

@@ -82,4 +82,11 @@ const fs::path& moby_dick_dataset() {
   return dir;
 }
 
+std::string reference_fixtures_unavailable(const std::filesystem::path& dir) {
+  std::ifstream in(dir / "unavailable.txt");
+  if (!in) return {};
+  std::string why((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return why.empty() ? "(no reason given)" : why;
+}
+
 }  // namespace collapse::tests

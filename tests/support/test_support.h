@@ -27,4 +27,23 @@ CommandResult run_shell(const std::string& command);
 // Fails the test with a clear message when the corpus cache is missing (run scripts/bootstrap.sh).
 const std::filesystem::path& moby_dick_dataset();
 
+// Why the reference fixtures in `dir` (made by a ctest setup with Python libraries, see
+// tests/support/reference_fixture.sh) are missing: the setup's unavailable.txt, or empty when
+// they were made.
+std::string reference_fixtures_unavailable(const std::filesystem::path& dir);
+
+}  // namespace collapse::tests
+
+// Skips the test where the reference libraries are missing; fails it where the fixtures of `dir`
+// (listed in its kinds.json) were never made.
+#define SKIP_WITHOUT_REFERENCE_FIXTURES(dir)                                                     \
+  do {                                                                                           \
+    const std::string why_unavailable = collapse::tests::reference_fixtures_unavailable(dir);    \
+    if (!why_unavailable.empty()) GTEST_SKIP() << "reference libraries missing: " << why_unavailable; \
+    ASSERT_TRUE(std::filesystem::exists((dir) / "kinds.json"))                                   \
+        << "no fixtures in " << (dir) << " (run ctest, whose setup makes them)";                 \
+  } while (false)
+
+namespace collapse::tests {
+
 }  // namespace collapse::tests
