@@ -139,7 +139,9 @@ __global__ void __launch_bounds__(kThreads)
     const LseState st = block_merge(thread_row_state(row, vocab));
     if (threadIdx.x == 0) {
       const std::int64_t t = static_cast<std::int64_t>(targets[r]);
-      nll[r] = (t < 0 || t >= vocab) ? NAN : st.m + logf(st.s) - to_float(row[t]);
+      // (max - x[t]) first: for a confident token both are large and nearly equal, and adding
+      // ln(s) to the max before subtracting would lose the small NLL to one ulp of the max.
+      nll[r] = (t < 0 || t >= vocab) ? NAN : (st.m - to_float(row[t])) + logf(st.s);
     }
   }
 }

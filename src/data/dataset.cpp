@@ -8,6 +8,7 @@
 #include "collapse/util/error.h"
 #include "collapse/util/json_diff.h"
 #include "collapse/util/progress.h"
+#include "collapse/util/results_version.h"
 
 namespace collapse {
 namespace fs = std::filesystem;
@@ -98,6 +99,12 @@ PrepareOutcome prepare_dataset(const PrepareOptions& options) {
   std::error_code ec;
   if (fs::exists(out / "manifest.json", ec)) {
     const json existing = read_manifest(out / "manifest.json");
+    const int version = recorded_results_version(existing);
+    if (version != kResultsVersion) {
+      fail("{} was prepared under results version {} and this collapse produces version {}: "
+           "delete it or choose another {} to prepare it again",
+           out.string(), version, kResultsVersion, options.names("out"));
+    }
     if (existing.value("request", json()) == request) return PrepareOutcome::kReused;
     fail("{} already holds a different dataset ({}); choose another {} or delete it",
          out.string(), json_differences(existing.value("request", json::object()), request),
@@ -173,6 +180,7 @@ PrepareOutcome prepare_dataset(const PrepareOptions& options) {
 
     const json manifest = {
         {"format_version", kDatasetFormatVersion},
+        {"results_version", kResultsVersion},
         {"request", request},
         {"source",
          {{"spec", options.corpus},

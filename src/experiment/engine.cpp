@@ -28,6 +28,7 @@
 #include "collapse/util/json_diff.h"
 #include "collapse/util/progress.h"
 #include "collapse/util/random.h"
+#include "collapse/util/results_version.h"
 
 namespace collapse {
 namespace fs = std::filesystem;
@@ -65,8 +66,34 @@ json config_identity(const ExperimentConfig& c) {
   return flat;
 }
 
+// RUN/results_version.json: the results version the run folder's files were made under
+// (util/results_version.h). A folder from before versions were recorded has none: version 1.
+void write_or_check_results_version(const fs::path& run, const SettingNames& names) {
+  const fs::path file = run / "results_version.json";
+  if (!fs::exists(run / "experiment.toml")) {
+    write_file_atomic(file, json({{"results_version", kResultsVersion}}).dump() + "\n");
+    return;
+  }
+  json record;
+  if (fs::exists(file)) {
+    try {
+      record = json::parse(read_file(file));
+    } catch (const json::parse_error& e) {
+      fail("{}: corrupt JSON ({})", file.string(), e.what());
+    }
+  }
+  const int version = recorded_results_version(record);
+  if (version != kResultsVersion) {
+    fail("{} was made under results version {} and this collapse produces version {} (the same "
+         "seed gives other results): resuming would mix the two; run into another {} or delete "
+         "{} to start over",
+         run.string(), version, kResultsVersion, names("out"), run.string());
+  }
+}
+
 void write_or_check_config(const ExperimentConfig& config, const fs::path& run,
                            const SettingNames& names) {
+  write_or_check_results_version(run, names);
   const fs::path file = run / "experiment.toml";
   if (fs::exists(file)) {
     const ExperimentConfig before = parse_experiment(read_file(file), file);
@@ -231,6 +258,7 @@ void train_generation(const ArmRun& r, std::int64_t k, const std::optional<fs::p
   // once per run folder (train_once.h), under RUN/shared/.
   json identity = o.to_json();
   identity["device"] = o.device;
+  identity["results_version"] = kResultsVersion;  // never reuse a model another version trained
   identity["tokenizer"] = r.data.tokenizer_fingerprint();
   identity["train_documents"] = tokens ? sha256_file(*tokens) : std::string("the real train split");
   const std::string who = fmt::format("{} seed {}", r.arm.name, r.seed);

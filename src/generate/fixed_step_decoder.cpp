@@ -106,7 +106,7 @@ FixedStepDecoder::FixedStepDecoder(GPT model, const SamplerConfig& sampler, std:
   }
   const auto on_device = at::TensorOptions().device(device);
   const bool pinned = device.is_cuda();
-  uniforms_host_ = at::empty({batch}, at::TensorOptions().dtype(at::kFloat).pinned_memory(pinned));
+  uniforms_host_ = at::empty({batch}, at::TensorOptions().dtype(at::kDouble).pinned_memory(pinned));
   banned_host_ = at::empty({batch}, at::TensorOptions().dtype(at::kInt).pinned_memory(pinned));
   next_host_ = at::empty({batch}, at::TensorOptions().dtype(at::kLong).pinned_memory(pinned));
 #if defined(COLLAPSE_HAVE_KERNELS)
@@ -128,7 +128,7 @@ FixedStepDecoder::FixedStepDecoder(GPT model, const SamplerConfig& sampler, std:
   }
 #endif
   on_stream([&] {
-    uniforms_ = at::empty({batch}, on_device.dtype(at::kFloat));
+    uniforms_ = at::empty({batch}, on_device.dtype(at::kDouble));
     banned_ = at::empty({batch}, on_device.dtype(at::kInt));
     next_ = at::zeros({batch}, on_device.dtype(at::kLong));
     slot_ = at::empty({1}, on_device.dtype(at::kLong));
@@ -240,7 +240,7 @@ void FixedStepDecoder::capture() {
 }
 #endif
 
-const std::int64_t* FixedStepDecoder::step(std::span<const float> uniforms,
+const std::int64_t* FixedStepDecoder::step(std::span<const double> uniforms,
                                            std::span<const std::int32_t> banned) {
   if (static_cast<std::int64_t>(uniforms.size()) != batch_ ||
       static_cast<std::int64_t>(banned.size()) != batch_) {
@@ -251,7 +251,7 @@ const std::int64_t* FixedStepDecoder::step(std::span<const float> uniforms,
     fail("FixedStepDecoder::step: step {} of a batch started with room for {}", steps_ + 1, max_tokens_);
   }
   // The previous step synchronised, so the copies reading these pinned buffers are done.
-  std::memcpy(uniforms_host_.data_ptr<float>(), uniforms.data(), uniforms.size_bytes());
+  std::memcpy(uniforms_host_.data_ptr<double>(), uniforms.data(), uniforms.size_bytes());
   std::memcpy(banned_host_.data_ptr<std::int32_t>(), banned.data(), banned.size_bytes());
   on_stream([&] {
     uniforms_.copy_(uniforms_host_, /*non_blocking=*/true);

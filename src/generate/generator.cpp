@@ -90,25 +90,45 @@ bool take_token(BatchContext& ctx, GeneratedDocument& d, std::int64_t token, std
   return false;
 }
 
+// The host side of every decode step of one batch: the rows' uniforms and banned tokens going
+// to the device and the chosen tokens coming back, in buffers allocated once per batch (pinned on
+// CUDA, so the copies are direct) and written through their data pointers.
+struct StepBuffers {
+  at::Tensor uniforms, banned, picked;  // [B] float64, int32, int64 on the host
+
+  StepBuffers(std::int64_t rows, const c10::Device& device) {
+    const auto host = at::TensorOptions().pinned_memory(device.is_cuda());
+    uniforms = at::empty({rows}, host.dtype(at::kDouble));
+    banned = at::empty({rows}, host.dtype(at::kInt));
+    picked = at::empty({rows}, host.dtype(at::kLong));
+  }
+};
+
 // Sampling (or greedy) decoding of documents `docs` (pointers into the output), each with its
 // prompt.
 void sample_batch(BatchContext& ctx, std::vector<GeneratedDocument*> docs,
                   const std::vector<const std::vector<std::int32_t>*>& prompts) {
   const GenerateOptions& o = ctx.options;
   Rows rows = prefill(ctx.model, prompts, o.special, o.max_tokens, ctx.device);
+  StepBuffers buffers(static_cast<std::int64_t>(docs.size()), ctx.device);
   for (std::int64_t g = 0; g < o.max_tokens && !docs.empty(); ++g) {
     const auto R = static_cast<std::int64_t>(docs.size());
-    at::Tensor uniforms = at::empty({R}, at::kFloat), banned = at::full({R}, -1, at::kInt);
+    double* u = buffers.uniforms.data_ptr<double>();
+    std::int32_t* ban = buffers.banned.data_ptr<std::int32_t>();
     for (std::int64_t r = 0; r < R; ++r) {
-      uniforms[r] = sampling_uniform(o.seed, static_cast<std::uint64_t>(docs[static_cast<std::size_t>(r)]->id),
-                                     static_cast<std::uint64_t>(g));
+      u[r] = sampling_uniform(o.seed, static_cast<std::uint64_t>(docs[static_cast<std::size_t>(r)]->id),
+                              static_cast<std::uint64_t>(g));
+      ban[r] = g < o.min_tokens ? o.special.eos : -1;
     }
-    if (g < o.min_tokens) banned.fill_(o.special.eos);
-    const at::Tensor next =
-        sample_tokens(o.sampler, rows.logits, {rows.history, rows.lengths, rows.prompt_lengths},
-                      uniforms.to(ctx.device), banned.to(ctx.device));
-    const at::Tensor next_host = next.to(at::kCPU);
-    const auto* picked = next_host.data_ptr<std::int64_t>();
+    // The previous step's read-back synchronised, so no copy still reads these buffers.
+    const at::Tensor next = sample_tokens(
+        o.sampler, rows.logits, {rows.history, rows.lengths, rows.prompt_lengths},
+        buffers.uniforms.narrow(0, 0, R).to(ctx.device, /*non_blocking=*/true),
+        buffers.banned.narrow(0, 0, R).to(ctx.device, /*non_blocking=*/true));
+    // Which rows ended decides what the next step decodes, so the tokens come back every step.
+    at::Tensor picked_host = buffers.picked.narrow(0, 0, R);
+    picked_host.copy_(next);
+    const auto* picked = picked_host.data_ptr<std::int64_t>();
     std::vector<std::int64_t> keep;
     std::vector<GeneratedDocument*> still;
     for (std::int64_t r = 0; r < R; ++r) {
@@ -142,7 +162,7 @@ void sample_fixed(BatchContext& ctx, FixedStepDecoder& decoder, std::vector<Gene
   docs.resize(B, nullptr);
   prompts.resize(B, prompts.front());
   decoder.start(prompts);
-  std::vector<float> uniforms(B, 0.5f);
+  std::vector<double> uniforms(B, 0.5);
   std::vector<std::int32_t> banned(B, -1);
   for (std::int64_t g = 0; g < o.max_tokens && live > 0; ++g) {
     for (std::size_t r = 0; r < B; ++r) {

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
+#include <vector>
 
 #include "collapse/util/error.h"
 
@@ -24,7 +26,12 @@ std::string describe(const at::Tensor& t) {
   return std::string(c10::toString(t.scalar_type())) + " " + c10::str(t.sizes());
 }
 
-void check_inputs(const SamplerConfig& config, const at::Tensor& logits,
+// Whether any row's chain has a penalty on (then the history is read).
+bool any_penalty(std::span<const SamplerConfig> configs) {
+  return std::any_of(configs.begin(), configs.end(), [](const SamplerConfig& c) { return c.penalizes(); });
+}
+
+void check_inputs(std::span<const SamplerConfig> configs, const at::Tensor& logits,
                   const TokenHistory& history, const at::Tensor& uniforms,
                   const at::Tensor& banned) {
   if (!logits.defined() || logits.dim() != 2 ||
@@ -32,14 +39,18 @@ void check_inputs(const SamplerConfig& config, const at::Tensor& logits,
     fail("sample_tokens: logits must be [batch, vocab] float32 or bfloat16, got {}", describe(logits));
   }
   const std::int64_t batch = logits.size(0);
+  if (configs.size() != 1 && static_cast<std::int64_t>(configs.size()) != batch) {
+    fail("sample_tokens: {} sampler chains for a batch of {} (give one, or one per row)",
+         configs.size(), batch);
+  }
   auto check_rows = [&](const char* name, const at::Tensor& t, at::ScalarType type) {
     if (!t.defined() || t.dim() != 1 || t.size(0) != batch || t.scalar_type() != type) {
       fail("sample_tokens: {} must be [{}] {}, got {}", name, batch, c10::toString(type), describe(t));
     }
   };
-  check_rows("uniforms", uniforms, at::kFloat);
+  check_rows("uniforms", uniforms, at::kDouble);
   check_rows("banned", banned, at::kInt);
-  if (config.penalizes()) {
+  if (any_penalty(configs)) {
     const at::Tensor& tokens = history.tokens;
     if (!tokens.defined() || tokens.dim() != 2 || tokens.size(0) != batch ||
         tokens.scalar_type() != at::kInt) {
@@ -51,15 +62,19 @@ void check_inputs(const SamplerConfig& config, const at::Tensor& logits,
   }
 }
 
+const SamplerConfig& config_of(std::span<const SamplerConfig> configs, std::int64_t r) {
+  return configs[configs.size() == 1 ? 0 : static_cast<std::size_t>(r)];
+}
+
 // The CPU reference, row by row (rows in parallel; each row's token depends on that row only).
-at::Tensor sample_on_host(const SamplerConfig& config, const at::Tensor& logits,
+at::Tensor sample_on_host(std::span<const SamplerConfig> configs, const at::Tensor& logits,
                           const TokenHistory& history, const at::Tensor& uniforms,
                           const at::Tensor& banned) {
   const at::Tensor x = logits.to(at::kCPU).to(at::kFloat).contiguous();
   const at::Tensor u = uniforms.to(at::kCPU).contiguous();
   const at::Tensor ban = banned.to(at::kCPU).contiguous();
   const std::int64_t batch = x.size(0), vocab = x.size(1);
-  const bool penalties = config.penalizes();
+  const bool penalties = any_penalty(configs);
   at::Tensor tokens, lengths, prompts;
   std::int64_t capacity = 0;
   if (penalties) {
@@ -70,15 +85,16 @@ at::Tensor sample_on_host(const SamplerConfig& config, const at::Tensor& logits,
   }
   at::Tensor out = at::empty({batch}, at::TensorOptions().dtype(at::kLong));
   const float* x_data = x.data_ptr<float>();
-  const float* u_data = u.data_ptr<float>();
+  const double* u_data = u.data_ptr<double>();
   const std::int32_t* ban_data = ban.data_ptr<std::int32_t>();
   std::int64_t* out_data = out.data_ptr<std::int64_t>();
   at::parallel_for(0, batch, 1, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t r = begin; r < end; ++r) {
+      const SamplerConfig& config = config_of(configs, r);
       SamplingRow row;
       row.logits = std::span<const float>(x_data + r * vocab, static_cast<std::size_t>(vocab));
       row.banned_token = ban_data[r];
-      if (penalties) {
+      if (config.penalizes()) {
         const std::int64_t length = lengths.data_ptr<std::int32_t>()[r];
         if (length < 0 || length > capacity) {
           fail("sample_tokens: row {} has history length {} outside [0, {}]", r, length, capacity);
@@ -119,19 +135,34 @@ kernels::SamplingParams kernel_params(const SamplerConfig& config) {
           static_cast<std::int32_t>(std::min<std::int64_t>(config.top_k, 0x7fffffff)), 0};
 }
 
-// Uploads the per-row parameters from pinned memory without blocking the host.
-at::Tensor upload_params(const SamplerConfig& config, std::int64_t batch, const c10::Device& device) {
-  const kernels::SamplingParams p = kernel_params(config);
-  at::Tensor host = at::empty({batch * static_cast<std::int64_t>(sizeof(p))},
-                              at::TensorOptions().dtype(at::kByte).pinned_memory(true));
-  for (std::int64_t r = 0; r < batch; ++r) {
-    std::memcpy(host.data_ptr<std::uint8_t>() + r * sizeof(p), &p, sizeof(p));
+// The per-row parameters of `batch` rows on `device`. Decoding calls this every step with the
+// same chains, so the last upload per thread is kept and reused while its bytes are unchanged
+// (the kernel only reads it); a change uploads from pinned memory without blocking the host.
+at::Tensor upload_params(std::span<const SamplerConfig> configs, std::int64_t batch,
+                         const c10::Device& device) {
+  std::vector<kernels::SamplingParams> rows(static_cast<std::size_t>(batch));
+  for (std::int64_t r = 0; r < batch; ++r) rows[static_cast<std::size_t>(r)] = kernel_params(config_of(configs, r));
+  const std::size_t bytes = rows.size() * sizeof(kernels::SamplingParams);
+  struct LastUpload {
+    std::vector<kernels::SamplingParams> rows;
+    at::Tensor device;
+  };
+  // Never destroyed: a device tensor must not be freed after the CUDA allocator at exit.
+  thread_local auto* last = new LastUpload;
+  if (last->device.defined() && last->device.device() == device && last->rows.size() == rows.size() &&
+      std::memcmp(last->rows.data(), rows.data(), bytes) == 0) {
+    return last->device;
   }
-  return host.to(device, /*non_blocking=*/true);
+  at::Tensor host = at::empty({static_cast<std::int64_t>(bytes)},
+                              at::TensorOptions().dtype(at::kByte).pinned_memory(true));
+  std::memcpy(host.data_ptr<std::uint8_t>(), rows.data(), bytes);
+  last->device = host.to(device, /*non_blocking=*/true);
+  last->rows = std::move(rows);
+  return last->device;
 }
 
 // The launch itself: every tensor already contiguous, typed and on the logits' device.
-void launch(const SamplerConfig& config, const at::Tensor& params, const at::Tensor& x,
+void launch(bool penalties, const at::Tensor& params, const at::Tensor& x,
             const TokenHistory& history, const at::Tensor& u, const at::Tensor& ban, at::Tensor& out) {
   kernels::SamplingBatch b;
   b.logits = x.data_ptr();
@@ -140,9 +171,9 @@ void launch(const SamplerConfig& config, const at::Tensor& params, const at::Ten
   b.vocab = x.size(1);
   b.row_stride = x.stride(0);
   b.params = reinterpret_cast<const kernels::SamplingParams*>(params.data_ptr());
-  b.uniforms = u.data_ptr<float>();
+  b.uniforms = u.data_ptr<double>();
   b.banned = ban.data_ptr<std::int32_t>();
-  if (config.penalizes()) {
+  if (penalties) {
     b.history = history.tokens.data_ptr<std::int32_t>();
     b.history_capacity = history.tokens.size(1);
     b.history_lengths = history.lengths.data_ptr<std::int32_t>();
@@ -153,12 +184,17 @@ void launch(const SamplerConfig& config, const at::Tensor& params, const at::Ten
   if (e != cudaSuccess) fail("sampling kernel failed: {}", cudaGetErrorString(e));
 }
 
+// Whether every row's chain is one the kernel runs.
+bool all_kernel_chains(std::span<const SamplerConfig> configs) {
+  return std::all_of(configs.begin(), configs.end(), kernel_chain);
+}
+
 // The fused kernel; false (nothing launched) when the shapes exceed its limits.
-bool sample_on_device(const SamplerConfig& config, const at::Tensor& logits,
+bool sample_on_device(std::span<const SamplerConfig> configs, const at::Tensor& logits,
                       const TokenHistory& history, const at::Tensor& uniforms,
                       const at::Tensor& banned, at::Tensor& out) {
   const c10::cuda::CUDAGuard guard(logits.device());
-  const bool penalties = config.penalizes();
+  const bool penalties = any_penalty(configs);
   const std::int64_t capacity = penalties ? history.tokens.size(1) : 0;
   if (!kernels::sampling_fits(logits.size(1), capacity, penalties)) return false;
   const at::Tensor x = logits.stride(1) == 1 ? logits : logits.contiguous();
@@ -169,8 +205,9 @@ bool sample_on_device(const SamplerConfig& config, const at::Tensor& logits,
          history.prompt_lengths.to(device).contiguous()};
   }
   out = at::empty({x.size(0)}, x.options().dtype(at::kLong));
-  launch(config, upload_params(config, x.size(0), device), x, h, uniforms.to(device).contiguous(),
-         banned.to(device).contiguous(), out);
+  launch(penalties, upload_params(configs, x.size(0), device), x, h,
+         uniforms.to(device, /*non_blocking=*/true).contiguous(),
+         banned.to(device, /*non_blocking=*/true).contiguous(), out);
   return true;
 }
 #endif
@@ -205,7 +242,7 @@ at::Tensor sampling_kernel_params(const SamplerConfig& config, std::int64_t batc
 #if defined(COLLAPSE_HAVE_KERNELS)
   if (sampling_uses_kernel(config, device)) {
     const c10::cuda::CUDAGuard guard(device);
-    return upload_params(config, batch, device);
+    return upload_params(std::span<const SamplerConfig>(&config, 1), batch, device);
   }
 #endif
   (void)batch;
@@ -217,7 +254,7 @@ void sample_tokens_with_kernel(const SamplerConfig& config, const at::Tensor& pa
                                const at::Tensor& logits, const TokenHistory& history,
                                const at::Tensor& uniforms, const at::Tensor& banned,
                                at::Tensor& out) {
-  check_inputs(config, logits, history, uniforms, banned);
+  check_inputs(std::span<const SamplerConfig>(&config, 1), logits, history, uniforms, banned);
   const c10::Device device = logits.device();
   auto require = [&](const char* name, const at::Tensor& t) {
     if (!t.defined() || !t.is_contiguous() || t.device() != device) {
@@ -245,7 +282,7 @@ void sample_tokens_with_kernel(const SamplerConfig& config, const at::Tensor& pa
            logits.size(0));
     }
     const c10::cuda::CUDAGuard guard(device);
-    launch(config, params, logits, history, uniforms, banned, out);
+    launch(penalties, params, logits, history, uniforms, banned, out);
     return;
   }
 #endif
@@ -253,17 +290,23 @@ void sample_tokens_with_kernel(const SamplerConfig& config, const at::Tensor& pa
        device.str());
 }
 
+at::Tensor sample_tokens(std::span<const SamplerConfig> configs, const at::Tensor& logits,
+                         const TokenHistory& history, const at::Tensor& uniforms,
+                         const at::Tensor& banned) {
+  check_inputs(configs, logits, history, uniforms, banned);
+#if defined(COLLAPSE_HAVE_KERNELS)
+  if (logits.is_cuda() && all_kernel_chains(configs)) {
+    at::Tensor out;
+    if (sample_on_device(configs, logits, history, uniforms, banned, out)) return out;
+  }
+#endif
+  return sample_on_host(configs, logits, history, uniforms, banned);
+}
+
 at::Tensor sample_tokens(const SamplerConfig& config, const at::Tensor& logits,
                          const TokenHistory& history, const at::Tensor& uniforms,
                          const at::Tensor& banned) {
-  check_inputs(config, logits, history, uniforms, banned);
-#if defined(COLLAPSE_HAVE_KERNELS)
-  if (sampling_uses_kernel(config, logits.device())) {
-    at::Tensor out;
-    if (sample_on_device(config, logits, history, uniforms, banned, out)) return out;
-  }
-#endif
-  return sample_on_host(config, logits, history, uniforms, banned);
+  return sample_tokens(std::span<const SamplerConfig>(&config, 1), logits, history, uniforms, banned);
 }
 
 }  // namespace collapse

@@ -410,7 +410,7 @@ std::vector<double> apply_sampler_chain(const SamplerConfig& config, const Sampl
   return std::vector<double>(x.begin(), x.end());
 }
 
-std::int32_t choose_token(std::span<const double> chained_logits, float uniform, bool greedy) {
+std::int32_t choose_token(std::span<const double> chained_logits, double uniform, bool greedy) {
   if (greedy) return argmax(chained_logits);
   double max = kRemoved;
   std::int32_t last_kept = -1;
@@ -424,7 +424,7 @@ std::int32_t choose_token(std::span<const double> chained_logits, float uniform,
   for (double v : chained_logits) {
     if (v != kRemoved) total += std::exp(v - max);
   }
-  const double target = static_cast<double>(uniform) * total;
+  const double target = uniform * total;
   double cumulative = 0.0;
   for (std::size_t t = 0; t < chained_logits.size(); ++t) {
     if (chained_logits[t] == kRemoved) continue;
@@ -453,7 +453,7 @@ std::vector<double> sampler_distribution(const SamplerConfig& config, const Samp
 }
 
 std::int32_t sample_token_reference(const SamplerConfig& config, const SamplingRow& row,
-                                    float uniform) {
+                                    double uniform) {
   return choose_token(apply_sampler_chain(config, row), uniform, config.greedy());
 }
 

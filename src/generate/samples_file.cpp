@@ -8,6 +8,7 @@
 #include "collapse/data/tokenizer.h"
 #include "collapse/util/atomic_file.h"
 #include "collapse/util/error.h"
+#include "collapse/util/results_version.h"
 
 namespace collapse {
 namespace fs = std::filesystem;
@@ -82,6 +83,7 @@ void write_dir(const fs::path& out, const Samples& samples, const Tokenizer& tok
     nlohmann::json provenance = samples.provenance;
     provenance["format"] = kFormat;
     provenance["version"] = kSamplesFormatVersion;
+    provenance["results_version"] = kResultsVersion;
     provenance["documents"] = samples.documents.size();
     provenance["prompt_ids"] = std::move(prompt_ids);
     write_file_atomic(tmp / "provenance.json", provenance.dump(1) + "\n");

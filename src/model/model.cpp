@@ -317,8 +317,24 @@ at::Tensor GPTImpl::decode_into(const at::Tensor& tokens, DecodeCache& cache,
 }
 
 void DecodeCache::select_rows(const at::Tensor& rows) {
-  for (auto& k : keys) k = k.index_select(0, rows);
-  for (auto& v : values) v = v.index_select(0, rows);
+  const std::int64_t R = rows.size(0);
+  // Later decodes read slots [0, length) and write each new slot before reading it, so only the
+  // filled slots move: not the whole capacity, which early in a long decode is mostly empty.
+  // Fewer rows (finished documents dropped, beams reordered) reuse the buffers' leading rows;
+  // more rows (beams repeated) need new buffers, zeroed so unread slots hold finite values.
+  auto move = [&](at::Tensor& buffer) {
+    const at::Tensor kept = buffer.narrow(2, 0, length).index_select(0, rows);  // before any write
+    if (R <= buffer.size(0)) {
+      buffer = buffer.narrow(0, 0, R);
+    } else {
+      std::vector<std::int64_t> sizes = buffer.sizes().vec();
+      sizes[0] = R;
+      buffer = at::zeros(sizes, buffer.options());
+    }
+    buffer.narrow(2, 0, length).copy_(kept);
+  };
+  for (auto& k : keys) move(k);
+  for (auto& v : values) move(v);
   pad = pad.index_select(0, rows);
 }
 

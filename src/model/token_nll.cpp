@@ -112,8 +112,10 @@ at::Tensor chunked_token_nll(const at::Tensor& hidden, const at::Tensor& weight,
   const auto f32 = hidden.options().dtype(at::kFloat);
   at::Tensor nll = at::empty({N}, f32);
 
+  auto c_of = [&](std::int64_t v0) { return std::min(vocab_chunk, V - v0); };
+  bool use_kernel = false;
 #if defined(COLLAPSE_HAVE_KERNELS)
-  const bool use_kernel = hidden.is_cuda();
+  use_kernel = hidden.is_cuda();
   std::optional<c10::cuda::CUDAGuard> guard;
   at::Tensor buffer;  // one chunk of logits, reused: [rows * chunk] fp32
   if (use_kernel) {
@@ -125,11 +127,11 @@ at::Tensor chunked_token_nll(const at::Tensor& hidden, const at::Tensor& weight,
   for (std::int64_t r0 = 0; r0 < N; r0 += row_block) {
     const std::int64_t R = std::min(row_block, N - r0);
     const at::Tensor h = hidden.narrow(0, r0, R).to(at::kFloat).contiguous();  // [R, d]
-    at::Tensor lse;                                                              // [R]
+    // The running log-sum-exp over the vocabulary chunks as (max m, sum s of exp(z - m)).
+    at::Tensor row_max = at::full({R}, -std::numeric_limits<float>::infinity(), f32);
+    at::Tensor row_sum = at::zeros({R}, f32);
 #if defined(COLLAPSE_HAVE_KERNELS)
     if (use_kernel) {
-      at::Tensor row_max = at::full({R}, -std::numeric_limits<float>::infinity(), f32);
-      at::Tensor row_sum = at::zeros({R}, f32);
       const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(hidden.device().index()).stream();
       for (std::int64_t v0 = 0; v0 < V; v0 += vocab_chunk) {
         const std::int64_t c = std::min(vocab_chunk, V - v0);
@@ -140,18 +142,23 @@ at::Tensor chunked_token_nll(const at::Tensor& hidden, const at::Tensor& weight,
                                                row_sum.mutable_data_ptr<float>(), stream),
                      "chunked_token_nll");
       }
-      lse = row_max + row_sum.log();
     }
 #endif
-    if (!lse.defined()) {
-      lse = at::full({R}, -std::numeric_limits<float>::infinity(), f32);
+    if (!use_kernel) {
       for (std::int64_t v0 = 0; v0 < V; v0 += vocab_chunk) {
-        const std::int64_t c = std::min(vocab_chunk, V - v0);
-        lse = at::logaddexp(lse, at::logsumexp(at::mm(h, W.narrow(0, v0, c).t()), {1}));
+        const at::Tensor z = at::mm(h, W.narrow(0, v0, c_of(v0)).t());
+        const at::Tensor m = at::maximum(row_max, std::get<0>(z.max(1)));
+        // A row whose values so far are all -inf keeps s = 0 (exp(-inf - -inf) would be NaN).
+        const at::Tensor rescale = at::where(row_max == m, at::ones_like(m), (row_max - m).exp());
+        const at::Tensor shifted = at::where(m.unsqueeze(1).isinf(), at::zeros_like(z), (z - m.unsqueeze(1)).exp());
+        row_sum = row_sum * rescale + shifted.sum(1);
+        row_max = m;
       }
     }
+    // (max - target) first, as the kernel: for a confident token both are large and nearly equal,
+    // and lse - target would lose its small NLL to one ulp of lse.
     const at::Tensor target_logit = (h * W.index_select(0, t.narrow(0, r0, R))).sum(1);
-    nll.narrow(0, r0, R).copy_(lse - target_logit);
+    nll.narrow(0, r0, R).copy_((row_max - target_logit) + row_sum.log());
   }
   return nll;
 }

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "collapse/util/atomic_file.h"
+#include "collapse/util/results_version.h"
 #include "support/test_support.h"
 
 using collapse::tests::fresh_dir;
@@ -88,6 +89,18 @@ TEST(CliErrors, OutputFolderHoldingADifferentDataset) {
   write_text(dir / "other" / "notes.txt", "mine");
   expect_one_line_error(run_collapse({"prepare", "--corpus", dir / "c.txt", "--out", dir / "other"}),
                         {"is not a collapse dataset"});
+
+  // A dataset of another results version (here: one from before versions were recorded) is not
+  // reused, even for the same request: the line says how to start over, and nothing is touched.
+  nlohmann::json old = nlohmann::json::parse(manifest);
+  ASSERT_EQ(old.value("results_version", 0), collapse::kResultsVersion);
+  old.erase("results_version");
+  write_text(dir / "d" / "manifest.json", old.dump(1));
+  expect_one_line_error(run_collapse({"prepare", "--corpus", dir / "c.txt", "--out", dir / "d",
+                                      "--vocab-size", "400"}),
+                        {"prepared under results version 1", "produces version 2",
+                         "delete it or choose another --out"});
+  EXPECT_EQ(collapse::read_file(dir / "d" / "manifest.json"), old.dump(1));
 }
 
 TEST(CliErrors, CorruptCheckpoint) {

@@ -6,8 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "collapse/util/atomic_file.h"
+#include "collapse/util/results_version.h"
 #include "support/test_support.h"
 
+using collapse::kResultsVersion;
 using collapse::read_file;
 using collapse::tests::fresh_dir;
 using collapse::tests::run_collapse;
@@ -104,6 +106,18 @@ TEST(ExperimentRun, WritesEveryGenerationAndTheTidyMetrics) {
   const auto changed = run(dir / "changed.toml", dir / "run");
   EXPECT_NE(changed.exit_code, 0);
   EXPECT_NE(changed.err.find("train.steps"), std::string::npos) << changed.err;
+  EXPECT_EQ(read_file(dir / "run" / "metrics.csv"), csv);
+
+  // A run folder made under another results version (here: before versions were recorded) is
+  // never resumed: the same seed would give other results. One line says how to start over.
+  ASSERT_EQ(read_file(dir / "run" / "results_version.json"),
+            "{\"results_version\":" + std::to_string(kResultsVersion) + "}\n");
+  fs::remove(dir / "run" / "results_version.json");
+  const auto older = run(dir / "smoke.toml", dir / "run");
+  EXPECT_NE(older.exit_code, 0);
+  EXPECT_NE(older.err.find("was made under results version 1 and this collapse produces version 2"),
+            std::string::npos) << older.err;
+  EXPECT_NE(older.err.find("run into another --out or delete"), std::string::npos) << older.err;
   EXPECT_EQ(read_file(dir / "run" / "metrics.csv"), csv);
 }
 

@@ -62,7 +62,7 @@ std::vector<std::vector<std::int64_t>> run_batch(FixedStepDecoder& decoder,
   for (const auto& p : batch) rows.push_back(&p);
   decoder.start(rows);
   std::vector<std::vector<std::int64_t>> out;
-  std::vector<float> u(batch.size());
+  std::vector<double> u(batch.size());
   std::vector<std::int32_t> ban(batch.size(), -1);
   for (std::int64_t g = 0; g < steps; ++g) {
     for (std::size_t r = 0; r < batch.size(); ++r) u[r] = sampling_uniform(seed, r, static_cast<std::uint64_t>(g));

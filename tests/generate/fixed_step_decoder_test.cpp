@@ -101,7 +101,7 @@ TEST(FixedStepDecoder, StepsGiveTheEagerDecodersTokensRowByRow) {
   decoder.start(rows);
   std::vector<std::vector<std::int32_t>> got(prompts.size());
   std::vector<bool> ended(prompts.size(), false);
-  std::vector<float> u(prompts.size());
+  std::vector<double> u(prompts.size());
   const std::vector<std::int32_t> ban(prompts.size(), -1);
   for (std::int64_t g = 0; g < o.max_tokens; ++g) {
     for (std::size_t r = 0; r < prompts.size(); ++r) u[r] = sampling_uniform(o.seed, r, static_cast<std::uint64_t>(g));
@@ -203,7 +203,7 @@ TEST(DecodeMode, TheTableNamesEveryModeOnce) {
 TEST(FixedStepDecoder, RefusesStepsBeforeStartAndACacheBeyondTheContext) {
   GPT m = tiny_model();  // context 48
   FixedStepDecoder decoder(m, SamplerConfig{}, 2, 3, 2, Tokenizer::kTrainedIds, at::kCPU, /*capture=*/false);
-  const std::vector<float> u{0.5f, 0.5f};
+  const std::vector<double> u{0.5, 0.5};
   const std::vector<std::int32_t> ban{-1, -1};
   EXPECT_THROW(decoder.step(u, ban), Error);
   EXPECT_THROW(FixedStepDecoder(m, SamplerConfig{}, 2, 10, 39, Tokenizer::kTrainedIds, at::kCPU, false), Error);
@@ -214,7 +214,7 @@ TEST(FixedStepDecoder, RefusesMoreStepsThanItHasRoomFor) {
   FixedStepDecoder decoder(m, SamplerConfig{}, 2, 3, 2, Tokenizer::kTrainedIds, at::kCPU, /*capture=*/false);
   const std::vector<std::int32_t> prompt{4, 5};
   decoder.start({&prompt, &prompt});
-  const std::vector<float> u{0.5f, 0.5f};
+  const std::vector<double> u{0.5, 0.5};
   const std::vector<std::int32_t> ban{-1, -1};
   decoder.step(u, ban);
   decoder.step(u, ban);

@@ -93,6 +93,29 @@ TEST(DecodeCache, SelectingRowsKeepsTheirState) {
   EXPECT_LT((logits[2] - row0).abs().max().item<double>(), 1e-4);
 }
 
+TEST(DecodeCache, DroppingAndReorderingRowsMovesOnlyTheirFilledSlots) {
+  // Three rows, then rows {2, 0}: fewer rows reuse the buffers' leading rows, and row 2 lands
+  // where row 0 was while row 0 moves to row 1, so every kept row must be read before any write.
+  // Two more decodes afterwards must see exactly each row's own history.
+  GPT m = tiny_model();
+  torch::NoGradGuard no_grad;
+  at::Tensor tokens = at::tensor({1, 5, 6, 1, 9, 9, 1, 7, 3}, at::kLong).view({3, 3});
+  DecodeCache cache(at::zeros({3}, at::kLong), 8);
+  m->decode(tokens, cache);
+  const at::Tensor before = cache.keys.front().clone();
+  cache.select_rows(at::tensor({2, 0}, at::kLong));
+  EXPECT_EQ(cache.batch(), 2);
+  EXPECT_EQ(cache.keys.front().size(0), 2);
+  EXPECT_EQ(cache.keys.front().size(2), 8) << "the capacity stays";
+  EXPECT_TRUE(cache.keys.front().narrow(2, 0, 3).equal(before.index_select(0, at::tensor({2, 0}, at::kLong)).narrow(2, 0, 3)));
+  m->decode(at::tensor({4, 4}, at::kLong).view({2, 1}), cache);
+  const at::Tensor logits = m->decode(at::tensor({8, 2}, at::kLong).view({2, 1}), cache);
+  const at::Tensor row2 = m->forward(at::tensor({1, 7, 3, 4, 8}, at::kLong).view({1, 5}))[0][-1];
+  const at::Tensor row0 = m->forward(at::tensor({1, 5, 6, 4, 2}, at::kLong).view({1, 5}))[0][-1];
+  EXPECT_LT((logits[0] - row2).abs().max().item<double>(), 1e-4);
+  EXPECT_LT((logits[1] - row0).abs().max().item<double>(), 1e-4);
+}
+
 TEST(Generate, SameSeedSameDocumentsWhateverTheBatchSize) {
   GPT m = tiny_model();
   GenerateOptions o;

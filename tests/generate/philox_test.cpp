@@ -35,32 +35,46 @@ TEST(Philox, MatchesRandom123KnownAnswersForPiDigits) {
                0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u);
 }
 
-TEST(Philox, SamplingUniformIsTheFirstWordMappedIntoTheOpenUnitInterval) {
+TEST(Philox, SamplingUniformIsTwoWordsMappedIntoTheOpenUnitIntervalWith53Bits) {
   const std::uint64_t seed = 0x0123456789abcdefull, document = 0x1122334455667788ull;
   const std::uint64_t position = 41;
   const Philox4x32 out = philox4x32_10(
       Philox4x32{{41u, 0x55667788u, 0x11223344u, 0u}}, 0x89abcdefu, 0x01234567u);
-  const float u = sampling_uniform(seed, document, position);
-  // (k + 0.5) / 2^23 for k = w >> 9, exactly: k + 0.5 needs 24 significant bits, a float has 24.
-  EXPECT_EQ(static_cast<double>(u) * 8388608.0, static_cast<double>(out.v[0] >> 9) + 0.5);
-  // The extremes stay strictly inside (0, 1).
-  EXPECT_GT((0.0f + 0.5f) / 8388608.0f, 0.0f);
-  EXPECT_LT((static_cast<float>((0xFFFFFFFFu) >> 9) + 0.5f) / 8388608.0f, 1.0f);
+  const double u = sampling_uniform(seed, document, position);
+  // (k + 0.5) / 2^52 for k = the first word's 32 bits, then the second's top 20, exactly.
+  const double k = static_cast<double>(out.v[0]) * 1048576.0 + static_cast<double>(out.v[1] >> 12);
+  EXPECT_EQ(u * 4503599627370496.0, k + 0.5);
+  // The extremes stay strictly inside (0, 1): k + 0.5 is exact in double for every k < 2^52.
+  const double top = (4503599627370495.0 + 0.5) / 4503599627370496.0;
+  EXPECT_LT(top, 1.0);
+  EXPECT_GT(0.5 / 4503599627370496.0, 0.0);
+}
+
+TEST(Philox, UniformsResolveProbabilitiesFarBelowTwoToTheMinus23) {
+  // The tail matters: with 23 bits every uniform was a multiple of 2^-24, so a token whose
+  // cumulative interval is narrower than that could be skipped. Here the low 29 bits of k vary.
+  std::set<std::uint64_t> low_bits;
+  for (int i = 0; i < 1000; ++i) {
+    const double u = sampling_uniform(11, static_cast<std::uint64_t>(i), 0);
+    const auto k = static_cast<std::uint64_t>(u * 4503599627370496.0);  // exact: u = (k + 0.5) 2^-52
+    low_bits.insert(k & ((1ull << 29) - 1));
+  }
+  EXPECT_GT(low_bits.size(), 990u);
 }
 
 TEST(Philox, UniformsLieStrictlyInsideTheUnitIntervalAndDifferAcrossCounters) {
-  std::set<float> seen;
+  std::set<double> seen;
   double sum = 0.0;
   const int n = 20000;
   for (int i = 0; i < n; ++i) {
-    const float u = sampling_uniform(7, static_cast<std::uint64_t>(i % 100), i / 100);
-    ASSERT_GT(u, 0.0f);
-    ASSERT_LT(u, 1.0f);
+    const double u = sampling_uniform(7, static_cast<std::uint64_t>(i % 100), i / 100);
+    ASSERT_GT(u, 0.0);
+    ASSERT_LT(u, 1.0);
     seen.insert(u);
     sum += u;
   }
-  EXPECT_GT(seen.size(), static_cast<std::size_t>(n - 50));  // 2^23 values: few collisions
-  EXPECT_NEAR(sum / n, 0.5, 0.01);                            // 5 standard errors is 0.01
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(n));  // 2^52 values: no collisions expected
+  EXPECT_NEAR(sum / n, 0.5, 0.01);                       // 5 standard errors is 0.01
   EXPECT_EQ(sampling_uniform(7, 3, 5), sampling_uniform(7, 3, 5));
   EXPECT_NE(sampling_uniform(7, 3, 5), sampling_uniform(8, 3, 5));
   EXPECT_NE(sampling_uniform(7, 3, 5), sampling_uniform(7, 3ull << 32, 5));

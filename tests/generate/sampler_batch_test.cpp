@@ -4,6 +4,10 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <cmath>
+#include <limits>
+#include <span>
+
 #include "collapse/generate/philox.h"
 #include "collapse/generate/sampler_batch.h"
 #include "collapse/util/error.h"
@@ -28,7 +32,7 @@ Batch random_batch(std::int64_t B, std::int64_t V, std::int64_t capacity, std::u
   b.history.tokens = at::randint(0, V / 4, {B, capacity}, gen, at::TensorOptions().dtype(at::kInt));
   b.history.lengths = at::randint(0, capacity + 1, {B}, gen, at::TensorOptions().dtype(at::kInt));
   b.history.prompt_lengths = at::empty({B}, at::kInt);
-  b.uniforms = at::empty({B}, at::kFloat);
+  b.uniforms = at::empty({B}, at::kDouble);
   b.banned = at::full({B}, -1, at::kInt);
   for (std::int64_t r = 0; r < B; ++r) {
     const std::int32_t length = b.history.lengths[r].item<std::int32_t>();
@@ -39,8 +43,9 @@ Batch random_batch(std::int64_t B, std::int64_t V, std::int64_t capacity, std::u
   return b;
 }
 
-std::vector<std::int64_t> reference_tokens(const SamplerConfig& c, const at::Tensor& logits_f32,
-                                           const Batch& b) {
+// Row r's reference token under configs[r] (or configs[0] for every row when there is one).
+std::vector<std::int64_t> reference_tokens(std::span<const SamplerConfig> configs,
+                                           const at::Tensor& logits_f32, const Batch& b) {
   std::vector<std::int64_t> out;
   const at::Tensor x = logits_f32.contiguous();
   const std::int64_t V = x.size(1), capacity = b.history.tokens.size(1);
@@ -52,9 +57,15 @@ std::vector<std::int64_t> reference_tokens(const SamplerConfig& c, const at::Ten
         static_cast<std::size_t>(b.history.lengths[r].item<std::int32_t>()));
     row.prompt_length = b.history.prompt_lengths[r].item<std::int32_t>();
     row.banned_token = b.banned[r].item<std::int32_t>();
-    out.push_back(sample_token_reference(c, row, b.uniforms[r].item<float>()));
+    const SamplerConfig& c = configs[configs.size() == 1 ? 0 : static_cast<std::size_t>(r)];
+    out.push_back(sample_token_reference(c, row, b.uniforms[r].item<double>()));
   }
   return out;
+}
+
+std::vector<std::int64_t> reference_tokens(const SamplerConfig& c, const at::Tensor& logits_f32,
+                                           const Batch& b) {
+  return reference_tokens(std::span<const SamplerConfig>(&c, 1), logits_f32, b);
 }
 
 std::vector<std::int64_t> to_vector(const at::Tensor& t) {
@@ -149,7 +160,7 @@ TEST(SampleTokens, RejectsMisshapenInputs) {
   EXPECT_EQ(message(b.logits.to(at::kDouble), b.history, b.uniforms, b.banned),
             "sample_tokens: logits must be [batch, vocab] float32 or bfloat16, got Double [4, 64]");
   EXPECT_EQ(message(b.logits, b.history, b.uniforms.narrow(0, 0, 3), b.banned),
-            "sample_tokens: uniforms must be [4] Float, got Float [3]");
+            "sample_tokens: uniforms must be [4] Double, got Double [3]");
   EXPECT_EQ(message(b.logits, b.history, b.uniforms, b.banned.to(at::kLong)),
             "sample_tokens: banned must be [4] Int, got Long [4]");
   c.repetition_penalty = 1.2f;
@@ -164,4 +175,48 @@ TEST(SampleTokens, RejectsMisshapenInputs) {
 
 TEST(SampleTokens, TheCpuNeverRunsTheKernel) {
   EXPECT_FALSE(sampling_uses_kernel(SamplerConfig{}, c10::Device(c10::kCPU)));
+}
+
+TEST(SampleTokens, EveryRowMayHaveItsOwnChain) {
+  // One batch mixing every test chain (greedy, penalties, filters), row r taking chain r mod n:
+  // each row gets its own chain's reference token, as if sampled alone.
+  const Batch b = random_batch(24, 500, 40, 16);
+  const std::vector<SamplerConfig> all = chains();
+  std::vector<SamplerConfig> per_row;
+  for (std::int64_t r = 0; r < 24; ++r) per_row.push_back(all[static_cast<std::size_t>(r) % all.size()]);
+  const auto tokens = to_vector(sample_tokens(per_row, b.logits, b.history, b.uniforms, b.banned));
+  EXPECT_EQ(tokens, reference_tokens(per_row, b.logits, b));
+  for (std::int64_t r = 0; r < 24; ++r) {
+    const SamplerConfig& c = per_row[static_cast<std::size_t>(r)];
+    EXPECT_EQ(tokens[static_cast<std::size_t>(r)], reference_tokens(c, b.logits, b)[static_cast<std::size_t>(r)])
+        << "row " << r << ": " << c.describe();
+  }
+  // Without any penalty in the batch the history may be absent; one chain per row or one for all.
+  std::vector<SamplerConfig> plain(24);
+  for (std::int64_t r = 0; r < 24; ++r) plain[static_cast<std::size_t>(r)].top_k = 1 + r;
+  EXPECT_EQ(to_vector(sample_tokens(plain, b.logits, TokenHistory{}, b.uniforms, b.banned)),
+            reference_tokens(plain, b.logits, b));
+  try {
+    sample_tokens(std::span<const SamplerConfig>(plain.data(), 3), b.logits, b.history, b.uniforms, b.banned);
+    ADD_FAILURE() << "3 chains for 24 rows were accepted";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "sample_tokens: 3 sampler chains for a batch of 24 (give one, or one per row)");
+  }
+}
+
+TEST(SampleTokens, NonFiniteLogitsAreRemovedAndABannedLastTokenLeavesNothing) {
+  // NaN, +inf and -inf logits are removed tokens (the chain's definition); a row whose only
+  // finite logit is banned has nothing left to sample: -1.
+  const float nan = std::nanf(""), inf = std::numeric_limits<float>::infinity();
+  const at::Tensor logits =
+      at::tensor({nan, 1.0f, inf, -inf, 0.5f, /**/ -inf, -inf, 2.0f, nan, inf}, at::kFloat).view({2, 5});
+  const at::Tensor banned = at::tensor({-1, 2}, at::kInt);
+  for (const SamplerConfig& c : chains()) {
+    if (c.penalizes()) continue;
+    for (double u : {1e-9, 0.5, 1.0 - 1e-9}) {
+      const auto tokens = to_vector(sample_tokens(c, logits, TokenHistory{}, at::full({2}, u, at::kDouble), banned));
+      EXPECT_TRUE(tokens[0] == 1 || tokens[0] == 4) << c.describe() << " picked " << tokens[0];
+      EXPECT_EQ(tokens[1], -1) << c.describe();
+    }
+  }
 }

@@ -65,3 +65,26 @@ TEST(TokenNll, ChunkedEqualsLogSoftmaxGatherForEveryChunkSize) {
   EXPECT_THROW(chunked_token_nll(hidden, weight, targets + V), Error);
   EXPECT_THROW(chunked_token_nll(hidden, weight, targets, 0), Error);
 }
+
+TEST(TokenNll, ConfidentTokensKeepTheirSmallNllNextToLargeLogits) {
+  // Logits near 1000, where one float ulp is 6e-5: the target is the max, the other tokens 5
+  // below it, so the NLL is ln(1 + (V - 1) e^-5), 0.0067 for V = 2. Computed as (max - target) +
+  // ln(s) it is exact to float rounding; as lse - target it would be off by up to half an ulp of
+  // 1000, a relative error of 5e-3.
+  for (std::int64_t V : {2, 10, 1000}) {
+    SCOPED_TRACE(testing::Message() << "vocab " << V);
+    const double exact = std::log1p(static_cast<double>(V - 1) * std::exp(-5.0));
+    at::Tensor weight = at::zeros({V, 4});
+    weight.select(1, 0).fill_(995.0);
+    weight[V - 1][0] = 1000.0;
+    at::Tensor hidden = at::zeros({3, 4});
+    hidden.select(1, 0).fill_(1.0);
+    const at::Tensor targets = at::full({3}, V - 1, at::TensorOptions().dtype(at::kLong));
+    for (std::int64_t chunk : {V, std::max<std::int64_t>(V / 3, 1)}) {
+      const at::Tensor nll = chunked_token_nll(hidden, weight, targets, chunk);
+      for (std::int64_t r = 0; r < 3; ++r) EXPECT_NEAR(nll[r].item<double>(), exact, 1e-6 * exact);
+    }
+    const at::Tensor direct = token_nll(at::mm(hidden, weight.t()), targets);
+    EXPECT_NEAR(direct[0].item<double>(), exact, 1e-6 * exact);
+  }
+}

@@ -79,7 +79,7 @@ class FixedStepDecoder {
   // One step of every row: uniforms [batch] (sampling_uniform of each row's document and
   // position), banned [batch] (a token forced to -inf, -1 none). Returns each row's token, or -1
   // for a row without a finite logit, in host memory valid until the next call.
-  const std::int64_t* step(std::span<const float> uniforms, std::span<const std::int32_t> banned);
+  const std::int64_t* step(std::span<const double> uniforms, std::span<const std::int32_t> banned);
 
  private:
   struct Graph;           // CUDA builds: the graph, its stream and pinned host buffers
@@ -100,7 +100,7 @@ class FixedStepDecoder {
   at::Tensor logits_;                              // [B, vocab] fp32: the next token's logits
   at::Tensor next_;                                // [B] int64: the chosen tokens
   at::Tensor slot_;                                // [1] int64: the slot the next token goes to
-  at::Tensor uniforms_, banned_;                   // [B] float32 / int32 on the device
+  at::Tensor uniforms_, banned_;                   // [B] float64 / int32 on the device
   at::Tensor params_;                              // the sampling kernel's per-row parameters
   at::Tensor uniforms_host_, banned_host_, next_host_;
   std::unique_ptr<Graph> graph_;

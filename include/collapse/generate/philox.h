@@ -45,17 +45,21 @@ COLLAPSE_HOST_DEVICE Philox4x32 philox4x32_10(Philox4x32 counter, std::uint32_t 
 }
 
 // The uniform that picks the token at `position` (0-based, counting generated tokens) of
-// `document` under `seed`: the first Philox word of counter (position, document lo, document hi,
-// 0) under key (seed lo, seed hi), mapped to ((w >> 9) + 0.5) / 2^23: 23 bits plus the half, so
-// the result is exact in float, lies strictly inside (0, 1), and is identical on host and device.
-COLLAPSE_HOST_DEVICE float sampling_uniform(std::uint64_t seed, std::uint64_t document,
-                                            std::uint64_t position) {
+// `document` under `seed`, from counter (position, document lo, document hi, 0) under key
+// (seed lo, seed hi): 52 bits k, the first word's 32 then the top 20 of the second, mapped to
+// (k + 0.5) / 2^52. k + 0.5 needs 53 significant bits, so the value is exact in double, lies
+// strictly inside (0, 1) on a grid of 2^-52, and is identical on host and device. (Until results
+// version 2 it was a float of 23 bits: every token of probability below 2^-23 was then sampled
+// with probability 0 or at least 2^-23, and model collapse is about the tail.)
+COLLAPSE_HOST_DEVICE double sampling_uniform(std::uint64_t seed, std::uint64_t document,
+                                             std::uint64_t position) {
   const Philox4x32 counter{{static_cast<std::uint32_t>(position),
                             static_cast<std::uint32_t>(document),
                             static_cast<std::uint32_t>(document >> 32), 0u}};
   const Philox4x32 out =
       philox4x32_10(counter, static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32));
-  return (static_cast<float>(out.v[0] >> 9) + 0.5f) * (1.0f / 8388608.0f);
+  const std::uint64_t k = (static_cast<std::uint64_t>(out.v[0]) << 20) | (out.v[1] >> 12);
+  return (static_cast<double>(k) + 0.5) * (1.0 / 4503599627370496.0);  // 2^-52
 }
 
 }  // namespace collapse

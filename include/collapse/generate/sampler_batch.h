@@ -7,6 +7,8 @@
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
+#include <span>
+
 #include "collapse/generate/sampler_chain.h"
 
 namespace collapse {
@@ -19,13 +21,19 @@ struct TokenHistory {
 };
 
 // logits: [B, V] float32 or bfloat16 (row-major; any strides, copied when not contiguous);
-// uniforms: [B] float32 in (0, 1) (sampling_uniform of each row's document and position);
+// uniforms: [B] float64 in (0, 1) (sampling_uniform of each row's document and position);
 // banned: [B] int32, a token set to -inf first (EOS before --min-tokens), -1 = none.
+// configs: one chain for every row (size 1), or row r's chain at configs[r] (size B).
 // Returns [B] int64 tokens on the logits' device: sample_token_reference of each row, or -1 for a
 // row without any finite logit. The kernel picks the reference's token except where the uniform
 // lies within ~1e-6 of a boundary of the row's cumulative distribution (rounding), and samples
 // tokens of probability below ~1e-12 of the most likely one never (docs/sampling.md).
-// The history is read only when a penalty is on; it may then hold undefined tensors otherwise.
+// The history is read only when a penalty is on in some row; it may hold undefined tensors
+// otherwise.
+at::Tensor sample_tokens(std::span<const SamplerConfig> configs, const at::Tensor& logits,
+                         const TokenHistory& history, const at::Tensor& uniforms,
+                         const at::Tensor& banned);
+// The same chain on every row.
 at::Tensor sample_tokens(const SamplerConfig& config, const at::Tensor& logits,
                          const TokenHistory& history, const at::Tensor& uniforms,
                          const at::Tensor& banned);

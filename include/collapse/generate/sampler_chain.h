@@ -149,10 +149,10 @@ std::vector<double> sampler_distribution(const SamplerConfig& config, const Samp
 
 // The choice on chained logits: inverse transform in vocabulary order with `uniform`, or argmax
 // when greedy; -1 when no entry is finite.
-std::int32_t choose_token(std::span<const double> chained_logits, float uniform, bool greedy);
+std::int32_t choose_token(std::span<const double> chained_logits, double uniform, bool greedy);
 
 // Everything for one row: the reference sampler.
 std::int32_t sample_token_reference(const SamplerConfig& config, const SamplingRow& row,
-                                    float uniform);
+                                    double uniform);
 
 }  // namespace collapse
