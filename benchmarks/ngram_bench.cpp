@@ -12,6 +12,11 @@
 // (random.h; a skewed distribution: low ids are frequent, as in text). SelfBleuSample/N scores
 // the seeded sample of 20 hypotheses NLTK is timed on (self_bleu_nltk.py --hypotheses 20), so
 // its "self_bleu" counter can be compared with the script's mean. Results: benchmarks/RESULTS.md.
+//
+// Timing: host wall time of each metric call, on either engine. The engines take host token
+// arrays and return host numbers (the CUDA engine uploads the corpus, runs its kernels and reads
+// the counts back inside the call), so a call's time is what a scorer pays for it, upload
+// included; there is no device-only part to put CUDA events around without changing that API.
 #include <benchmark/benchmark.h>
 
 #include <array>

@@ -7,20 +7,26 @@
 //   COLLAPSE_BENCH_DEVICE=cuda build/bin/nll_bench     # N = 65536; chunked: 10M tokens, vocab 32k
 //   COLLAPSE_BENCH_DEVICE=cpu  build/bin/nll_bench     # N = 1024;  chunked: 16k tokens, vocab 32k
 //
-// Counters: GB/s = bytes of logits read per second (N x vocab x element size; the floor a single
-// pass needs). peak_MiB: on CUDA the caching allocator's peak allocated bytes during the timed
-// loop above what was allocated before it (inputs excluded); on the CPU no allocator statistics
-// exist, so intermediate_MiB gives the bytes of the intermediates the method materialises, by
-// formula. Results: benchmarks/RESULTS.md.
+// Timing (benchmarks/device_timer.h, manual time): on CUDA, CUDA events around bursts of calls on
+// logits already on the device (made there: N x 128k fp32 is 32 GiB), rotating through enough
+// copies to exceed twice the L2 cache (at N = 65536 one copy already does); every method is
+// timed the same way. token_nll checks its targets' range with one device round trip per call,
+// which the time keeps (every caller pays it). chunked_corpus: events around the whole corpus,
+// whose per-call sums are read back as evaluate_stream reads them. On the CPU, a steady clock.
+//
+// Counters: bytes_per_second = bytes of logits read per second (N x vocab x element size; the
+// floor a single pass needs). peak_MiB: on CUDA the caching allocator's peak allocated bytes
+// during the timed loop above what was allocated before it (inputs excluded); on the CPU no
+// allocator statistics exist, so intermediate_MiB gives the bytes of the intermediates the method
+// materialises, by formula. Results: benchmarks/RESULTS.md.
 #include <benchmark/benchmark.h>
 
 #include <ATen/ATen.h>
-#include <torch/cuda.h>
-
 #include <cstdlib>
 
 #include "collapse/model/device.h"
 #include "collapse/model/token_nll.h"
+#include "device_timer.h"
 
 #if defined(COLLAPSE_HAVE_KERNELS)
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -35,14 +41,29 @@ c10::Device bench_device() {
   return collapse::resolve_device(name ? name : "auto");
 }
 
-void synchronize(const c10::Device& device) {
-  if (device.is_cuda()) torch::cuda::synchronize();
+// Calls per timed burst on CUDA (a call reads >= 1 GiB there, so a few suffice); 1 on the CPU.
+int burst(const c10::Device& device) { return device.is_cuda() ? 4 : 1; }
+
+// N x V logits (std 3) of `type`, seeded. On CUDA they are drawn on the device: on the host,
+// N = 65536 rows of 128k would take minutes and 32 GiB of memory.
+at::Tensor make_logits(std::int64_t N, std::int64_t V, at::ScalarType type, const c10::Device& device) {
+  if (device.is_cuda()) {
+    at::manual_seed(0);
+    return at::randn({N, V}, at::TensorOptions().device(device)).mul_(3.0).to(type);
+  }
+  at::Generator gen = at::detail::createCPUGenerator(0);
+  return (at::randn({N, V}, gen) * 3.0).to(type);
 }
 
 // Peak bytes allocated on a CUDA device since reset(), above the bytes allocated at reset().
 class PeakMemory {
  public:
-  explicit PeakMemory(const c10::Device& device) : device_(device) {}
+  explicit PeakMemory(const c10::Device& device) : device_(device) {
+#if defined(COLLAPSE_HAVE_KERNELS)
+    // "cuda" without an index is the current device; the allocator's statistics want its number.
+    if (device_.is_cuda()) device_ = c10::Device(c10::kCUDA, collapse::bench::cuda_index(device));
+#endif
+  }
   bool available() const {
 #if defined(COLLAPSE_HAVE_KERNELS)
     return device_.is_cuda();
@@ -82,32 +103,37 @@ void logits_to_nll(benchmark::State& state) {
   const std::int64_t V = state.range(1);
   const bool bf16 = state.range(2) != 0;
   const std::int64_t N = device.is_cuda() ? 65536 : 1024;
+  const at::Tensor logits = make_logits(N, V, bf16 ? at::kBFloat16 : at::kFloat, device);
   at::Generator gen = at::detail::createCPUGenerator(0);
-  const at::Tensor logits = (at::randn({N, V}, gen) * 3.0).to(bf16 ? at::kBFloat16 : at::kFloat).to(device);
   const at::Tensor targets =
       at::randint(0, V, {N}, gen, at::TensorOptions().dtype(at::kLong)).to(device);
-  auto run = [&] {
+  const std::int64_t logit_bytes = logits.numel() * static_cast<std::int64_t>(logits.element_size());
+  const std::int64_t copies = collapse::bench::rotation_copies(device, logit_bytes);
+  const at::Tensor pool = collapse::bench::rotation_pool(logits, copies);
+  auto run = [&](const at::Tensor& x) {
     switch (method) {
       case kOurs:
-        return collapse::token_nll(logits, targets);
+        return collapse::token_nll(x, targets);
       case kCrossEntropy:
-        return at::cross_entropy_loss(logits, targets, {}, at::Reduction::None);
+        return at::cross_entropy_loss(x, targets, {}, at::Reduction::None);
       case kLogSoftmaxGather:
-        return at::log_softmax(logits, 1, at::kFloat).gather(1, targets.unsqueeze(1)).squeeze(1).neg();
+        return at::log_softmax(x, 1, at::kFloat).gather(1, targets.unsqueeze(1)).squeeze(1).neg();
     }
     return at::Tensor();
   };
-  for (int i = 0; i < 2; ++i) run();  // warm-up
-  synchronize(device);
+  for (int i = 0; i < 2; ++i) run(pool.select(0, 0));  // warm-up
+  collapse::bench::StepTimer timer(device);
   PeakMemory peak(device);
   peak.reset();
+  std::int64_t next = 0;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(run());
-    synchronize(device);
+    state.SetIterationTime(timer.seconds_per_call(burst(device), [&](int) {
+      benchmark::DoNotOptimize(run(pool.select(0, next)));
+      next = (next + 1) % copies;
+    }));
   }
-  const double element = bf16 ? 2.0 : 4.0;
-  const double logit_bytes = static_cast<double>(N) * static_cast<double>(V) * element;
-  state.counters["GB/s"] = benchmark::Counter(logit_bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetBytesProcessed(state.iterations() * logit_bytes);
+  state.counters["copies"] = static_cast<double>(copies);
   state.counters["tokens"] = static_cast<double>(N);
   if (peak.available()) {
     state.counters["peak_MiB"] = peak.peak_mib();
@@ -117,7 +143,7 @@ void logits_to_nll(benchmark::State& state) {
     // log_softmax(dtype fp32) writes fp32 log-probs.
     const double fp32_rows = static_cast<double>(N) * static_cast<double>(V) * 4.0;
     const double bytes = method == kOurs ? fp32_rows * (bf16 ? 2.0 : 1.0)
-                         : method == kCrossEntropy ? logit_bytes
+                         : method == kCrossEntropy ? static_cast<double>(logit_bytes)
                                                    : fp32_rows;
     state.counters["intermediate_MiB"] = bytes / kMiB;
   }
@@ -146,12 +172,11 @@ void chunked_corpus(benchmark::State& state) {
     return sum;
   };
   collapse::chunked_token_nll(hidden.narrow(0, 0, 1024), weight, targets.narrow(0, 0, 1024));  // warm-up
-  synchronize(device);
+  collapse::bench::StepTimer timer(device);
   PeakMemory peak(device);
   peak.reset();
   for (auto _ : state) {
-    benchmark::DoNotOptimize(score_corpus());
-    synchronize(device);
+    state.SetIterationTime(timer.seconds_per_call(1, [&](int) { benchmark::DoNotOptimize(score_corpus()); }));
   }
   state.SetItemsProcessed(state.iterations() * total);
   state.counters["tokens"] = static_cast<double>(total);
@@ -173,7 +198,7 @@ BENCHMARK(logits_to_nll)
     ->ArgNames({"method", "vocab", "bf16"})
     ->ArgsProduct({{kOurs, kCrossEntropy, kLogSoftmaxGather}, {8192, 32768, 131072}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
-BENCHMARK(chunked_corpus)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+    ->UseManualTime();
+BENCHMARK(chunked_corpus)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(1);
 
 BENCHMARK_MAIN();

@@ -1,8 +1,11 @@
 """Baseline for train_throughput_bench: the same model shape as transformers' LlamaForCausalLM,
 trained the same way (AdamW, bf16 autocast on CUDA, fp32 on CPU, random tokens, vocab 8192), in
-plain PyTorch from Python. Prints one JSON line per configuration with tokens per second.
+plain PyTorch from Python, eagerly or with --compile (torch.compile of the model; the warm-up
+steps, which include the compilation, are reported as warmup_s). Prints one JSON line per
+configuration with tokens per second.
 
   python3 benchmarks/train_throughput_hf.py --preset tiny --batch 16 --device cpu --steps 20
+  python3 benchmarks/train_throughput_hf.py --preset small --batch 64 --compile      # on a GPU
 """
 import argparse
 import json
@@ -24,6 +27,10 @@ def main():
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model")
+    parser.add_argument("--compile-backend", default="inductor",
+                        help="torch.compile backend (default inductor; 'eager' only traces, which "
+                             "checks this path in seconds on a CPU)")
     args = parser.parse_args()
 
     p = PRESETS[args.preset]
@@ -35,13 +42,14 @@ def main():
     device = torch.device(args.device)
     model = transformers.LlamaForCausalLM(config).to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    forward = torch.compile(model, backend=args.compile_backend) if args.compile else model
     generator = torch.Generator().manual_seed(0)
     tokens = torch.randint(0, 8192, (args.batch, p["context"] + 1), generator=generator).to(device)
 
     def step():
         optimizer.zero_grad(set_to_none=True)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            logits = model(tokens[:, :-1]).logits
+            logits = forward(tokens[:, :-1]).logits
         loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, 8192), tokens[:, 1:].reshape(-1))
         loss.backward()
         optimizer.step()
@@ -50,17 +58,20 @@ def main():
         if device.type == "cuda":
             torch.cuda.synchronize()
 
-    for _ in range(3):
+    start = time.perf_counter()
+    for _ in range(3):  # warm-up; with --compile, the compilation happens here
         step()
     sync()
+    warmup_s = time.perf_counter() - start
     start = time.perf_counter()
     for _ in range(args.steps):
         step()
     sync()
     seconds = time.perf_counter() - start
-    print(json.dumps({"preset": args.preset, "batch": args.batch, "device": str(device),
+    mode = f"compile:{args.compile_backend}" if args.compile else "eager"
+    print(json.dumps({"preset": args.preset, "batch": args.batch, "device": str(device), "mode": mode,
                       "torch": torch.__version__, "transformers": transformers.__version__,
-                      "ms_per_step": 1000 * seconds / args.steps,
+                      "warmup_s": warmup_s, "ms_per_step": 1000 * seconds / args.steps,
                       "tokens_per_s": args.steps * args.batch * p["context"] / seconds}))
 
 
