@@ -1,10 +1,12 @@
 // One decode step's sampling alone: [batch, vocab] logits in, [batch] tokens out, for the chain
 // temperature 0.8 + top_p 0.9.
-//   ours:     collapse's sampler: on CUDA the fused kernel with its per-row parameters uploaded
-//             once (sample_tokens_with_kernel, as the CUDA-graph decoder calls it); on the CPU
-//             sample_tokens, i.e. the CPU reference
-//   libtorch: the plain pipeline (x / T, softmax, sort, cumsum, mask, multinomial, gather)
-// over batch 1/64/256/1024 x vocab 8k/32k/128k x fp32/bf16. Time per step (manual time), and
+//   ours:       collapse's sampler: on CUDA the fused kernel with its per-row parameters uploaded
+//               once (sample_tokens_with_kernel, as the CUDA-graph decoder calls it); on the CPU
+//               sample_tokens, i.e. the fast CPU sampler (cpu_sampler.h), rows in parallel
+//   definition: CPU only: the chain's definition (sample_token_reference), rows in parallel, as
+//               sample_tokens ran it before the fast sampler (the same tokens)
+//   libtorch:   the plain pipeline (x / T, softmax, sort, cumsum, mask, multinomial, gather)
+// over batch 1/64/256/1024 x vocab 2k/8k/32k/128k x fp32/bf16. Time per step (manual time), and
 // bytes_per_second: the logits' bytes (batch * vocab * element size, read once) per second.
 //
 // Timing (benchmarks/device_timer.h): on CUDA, CUDA events around bursts of kBurst steps on
@@ -21,8 +23,10 @@
 #include <benchmark/benchmark.h>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <cstdlib>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -122,6 +126,26 @@ void ours(benchmark::State& state, std::int64_t batch, std::int64_t vocab, at::S
   state.counters["kernel"] = kernel ? 1 : 0;
 }
 
+// The definition, row by row in parallel: what the CPU path ran before the fast sampler.
+void definition(benchmark::State& state, std::int64_t batch, std::int64_t vocab, at::ScalarType type) {
+  const c10::Device device = bench_device();
+  const Problem p = make_problem(batch, vocab, type, device);
+  const collapse::SamplerConfig c = chain();
+  time_steps(state, p, device, [&](const at::Tensor& logits) {
+    const at::Tensor x = logits.to(at::kFloat).contiguous();
+    const at::Tensor u = p.uniforms.contiguous();
+    at::Tensor out = at::empty({batch}, at::kLong);
+    at::parallel_for(0, batch, 1, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t r = begin; r < end; ++r) {
+        collapse::SamplingRow row;
+        row.logits = std::span<const float>(x.data_ptr<float>() + r * vocab, static_cast<std::size_t>(vocab));
+        out.data_ptr<std::int64_t>()[r] = collapse::sample_token_reference(c, row, u.data_ptr<double>()[r]);
+      }
+    });
+    benchmark::DoNotOptimize(out.data_ptr());
+  });
+}
+
 void libtorch(benchmark::State& state, std::int64_t batch, std::int64_t vocab, at::ScalarType type) {
   const c10::Device device = bench_device();
   const Problem p = make_problem(batch, vocab, type, device);
@@ -136,7 +160,7 @@ void libtorch(benchmark::State& state, std::int64_t batch, std::int64_t vocab, a
 int main(int argc, char** argv) {
   const bool cpu = !bench_device().is_cuda();
   for (std::int64_t batch : {1, 64, 256, 1024}) {
-    for (std::int64_t vocab : {8192, 32768, 131072}) {
+    for (std::int64_t vocab : {2048, 8192, 32768, 131072}) {
       if (cpu && batch * vocab > 256 * 32768) continue;
       for (at::ScalarType type : {at::kFloat, at::kBFloat16}) {
         const char* dtype = type == at::kBFloat16 ? "bf16" : "fp32";
@@ -144,6 +168,12 @@ int main(int argc, char** argv) {
                                      batch, vocab, type)
             ->Unit(benchmark::kMicrosecond)
             ->UseManualTime();
+        if (cpu) {
+          benchmark::RegisterBenchmark(fmt::format("definition/{}/{}/{}", batch, vocab, dtype).c_str(),
+                                       definition, batch, vocab, type)
+              ->Unit(benchmark::kMicrosecond)
+              ->UseManualTime();
+        }
         benchmark::RegisterBenchmark(fmt::format("libtorch/{}/{}/{}", batch, vocab, dtype).c_str(),
                                      libtorch, batch, vocab, type)
             ->Unit(benchmark::kMicrosecond)

@@ -8,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include "collapse/generate/cpu_sampler.h"
 #include "collapse/util/error.h"
 
 #if defined(COLLAPSE_HAVE_KERNELS)
@@ -66,7 +67,8 @@ const SamplerConfig& config_of(std::span<const SamplerConfig> configs, std::int6
   return configs[configs.size() == 1 ? 0 : static_cast<std::size_t>(r)];
 }
 
-// The CPU reference, row by row (rows in parallel; each row's token depends on that row only).
+// The CPU path, row by row (rows in parallel; each row's token depends on that row only): the
+// fast sampler, which picks the reference's token (cpu_sampler.h).
 at::Tensor sample_on_host(std::span<const SamplerConfig> configs, const at::Tensor& logits,
                           const TokenHistory& history, const at::Tensor& uniforms,
                           const at::Tensor& banned) {
@@ -103,7 +105,8 @@ at::Tensor sample_on_host(std::span<const SamplerConfig> configs, const at::Tens
                                                     static_cast<std::size_t>(length));
         row.prompt_length = prompts.data_ptr<std::int32_t>()[r];
       }
-      out_data[r] = sample_token_reference(config, row, u_data[r]);
+      thread_local CpuSamplerScratch scratch;  // grows to the vocabulary once per thread
+      out_data[r] = sample_token_fast(config, row, u_data[r], scratch);
     }
   });
   return out.to(logits.device());

@@ -1,7 +1,8 @@
 // One decode step's choice for a whole batch: the sampler chain (sampler_chain.h) on every row of
 // next-token logits. On CUDA, chains the fused kernel supports run in one launch
-// (kernels/sampling.cuh); everything else runs the CPU reference row by row, so the result is
-// always the chain's definition. docs/sampling.md says which chains run where.
+// (kernels/sampling.cuh); everything else runs on the CPU, rows in parallel, with the fast CPU
+// sampler (cpu_sampler.h), which picks the reference's token, so the result is always the
+// chain's definition. docs/sampling.md says which chains run where.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -42,7 +43,7 @@ at::Tensor sample_tokens(const SamplerConfig& config, const at::Tensor& logits,
 // build with the kernels, and a chain whose active steps come in the order repetition_penalty,
 // penalties, temperature, top_k, top_p, min_p with typical_p off. (Histories longer than
 // kSamplingMaxHistory tokens with a penalty on, or vocabularies too large for the kernel's shared
-// memory, fall back to the reference even then.)
+// memory, fall back to the CPU even then.)
 bool sampling_uses_kernel(const SamplerConfig& config, const c10::Device& device);
 
 // The longest history (tokens per row, the `capacity` of TokenHistory) the kernel's penalties take.

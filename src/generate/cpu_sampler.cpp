@@ -1,0 +1,374 @@
+#include "collapse/generate/cpu_sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+
+#include "collapse/util/error.h"
+
+namespace collapse {
+namespace {
+
+constexpr float kRemovedF = -std::numeric_limits<float>::infinity();
+constexpr double kRemoved = -std::numeric_limits<double>::infinity();
+
+// One row on its way through the chain. The candidates are the tokens still kept: every token
+// with a finite x while `listed` is false, then (once a filter has run) scratch.kept, ascending.
+// Every operation below is the reference's (src/generate/sampler_chain.cpp), applied to the
+// candidates only: a removed token never comes back, so nothing else can change the result.
+class Row {
+ public:
+  Row(const SamplingRow& row, CpuSamplerScratch& s) : row_(row), s_(s) {
+    s_.x.resize(row.logits.size());
+    std::transform(row.logits.begin(), row.logits.end(), s_.x.begin(),
+                   [](float v) { return std::isfinite(v) ? v : kRemovedF; });
+    if (row.banned_token >= 0) s_.x[static_cast<std::size_t>(row.banned_token)] = kRemovedF;
+    s_.e.resize(s_.x.size());
+  }
+
+  void apply(SamplerStep step, const SamplerConfig& c) {
+    switch (step) {
+      case SamplerStep::repetition_penalty: repetition_penalty(c.repetition_penalty); return;
+      case SamplerStep::presence_frequency:
+        presence_frequency(c.presence_penalty, c.frequency_penalty);
+        return;
+      case SamplerStep::temperature: temperature(c.temperature); return;
+      case SamplerStep::top_k: top_k(c.top_k); return;
+      case SamplerStep::top_p: top_p(c.top_p); return;
+      case SamplerStep::min_p: min_p(c.min_p); return;
+      case SamplerStep::typical_p: typical_p(c.typical_p); return;
+    }
+  }
+
+  // The reference's argmax: the lowest id among the largest finite values; -1 when none.
+  std::int32_t argmax() const {
+    std::int32_t best = -1;
+    for_candidates([&](std::int32_t t) {
+      if (best < 0 || x(t) > x(best)) best = t;
+    });
+    return best;
+  }
+
+  // The reference's choice: the smallest id whose running sum of exp(x - max), in vocabulary
+  // order, exceeds u * Z; the largest kept id if rounding leaves none; -1 without candidates.
+  std::int32_t choose(double uniform) {
+    const double max = candidate_max();
+    if (max == kRemoved) return -1;
+    const double total = exponentials(max);
+    std::int32_t last = -1;
+    if (listed_) {
+      last = s_.kept.back();  // candidates exist: max is finite
+    } else {
+      for (auto t = static_cast<std::int32_t>(s_.x.size()) - 1; t >= 0 && last < 0; --t) {
+        if (x(t) != kRemovedF) last = t;
+      }
+    }
+    const double target = uniform * total;
+    double cumulative = 0.0;
+    std::int32_t chosen = -1;
+    for_candidates_until([&](std::int32_t t) {
+      cumulative += s_.e[static_cast<std::size_t>(t)];
+      if (cumulative > target) {
+        chosen = t;
+        return true;
+      }
+      return false;
+    });
+    return chosen >= 0 ? chosen : last;
+  }
+
+ private:
+  float x(std::int32_t t) const { return s_.x[static_cast<std::size_t>(t)]; }
+  float& x(std::int32_t t) { return s_.x[static_cast<std::size_t>(t)]; }
+
+  template <typename F>
+  void for_candidates(F f) const {
+    if (listed_) {
+      for (std::int32_t t : s_.kept) f(t);
+      return;
+    }
+    const auto V = static_cast<std::int32_t>(s_.x.size());
+    for (std::int32_t t = 0; t < V; ++t) {
+      if (s_.x[static_cast<std::size_t>(t)] != kRemovedF) f(t);
+    }
+  }
+
+  // for_candidates, stopping at the first call that returns true.
+  template <typename F>
+  void for_candidates_until(F f) const {
+    if (listed_) {
+      for (std::int32_t t : s_.kept) {
+        if (f(t)) return;
+      }
+      return;
+    }
+    const auto V = static_cast<std::int32_t>(s_.x.size());
+    for (std::int32_t t = 0; t < V; ++t) {
+      if (s_.x[static_cast<std::size_t>(t)] != kRemovedF && f(t)) return;
+    }
+  }
+
+  // Keeps the candidates for which keep(t) holds (every later step sees only them).
+  template <typename Keep>
+  void keep_if(Keep keep) {
+    if (listed_) {
+      s_.kept.erase(std::remove_if(s_.kept.begin(), s_.kept.end(), [&](std::int32_t t) { return !keep(t); }),
+                    s_.kept.end());
+      return;
+    }
+    s_.kept.clear();
+    for_candidates([&](std::int32_t t) {
+      if (keep(t)) s_.kept.push_back(t);
+    });
+    listed_ = true;
+  }
+
+  // After a step changed some values: those that left the finite range are removed tokens.
+  void drop_non_finite() {
+    if (listed_) keep_if([&](std::int32_t t) { return std::isfinite(x(t)); });
+    e_valid_ = false;
+  }
+
+  double candidate_max() const {
+    double max = kRemoved;
+    for_candidates([&](std::int32_t t) { max = std::max(max, static_cast<double>(x(t))); });
+    return max;
+  }
+
+  // e[t] = exp(double(x[t]) - max) for every candidate, unless the values of this max are
+  // already there (filters only remove candidates; the max itself only goes with typical_p).
+  // Returns their sum in vocabulary order, the reference's softmax denominator and choice total.
+  double exponentials(double max) {
+    double sum = 0.0;
+    if (e_valid_ && e_max_ == max) {
+      for_candidates([&](std::int32_t t) { sum += s_.e[static_cast<std::size_t>(t)]; });
+      return sum;
+    }
+    for_candidates([&](std::int32_t t) {
+      const double e = std::exp(static_cast<double>(x(t)) - max);
+      s_.e[static_cast<std::size_t>(t)] = e;
+      sum += e;
+    });
+    e_valid_ = true;
+    e_max_ = max;
+    return sum;
+  }
+
+  // The reference's softmax over the candidates: p[t] = e[t] / sum, sum the exponentials' sum
+  // in vocabulary order. Sets sum_ and returns false when there is no candidate.
+  bool softmax() {
+    const double max = candidate_max();
+    if (max == kRemoved) return false;
+    sum_ = exponentials(max);
+    return true;
+  }
+  double p(std::int32_t t) const { return s_.e[static_cast<std::size_t>(t)] / sum_; }
+
+  // Calls f(t, p[t]) over the candidates after softmax().
+  template <typename F>
+  void for_probabilities(F f) const {
+    for_candidates([&](std::int32_t t) { f(t, p(t)); });
+  }
+
+  void repetition_penalty(float r) {
+    s_.tokens.assign(row_.history.begin(), row_.history.end());
+    std::sort(s_.tokens.begin(), s_.tokens.end());
+    s_.tokens.erase(std::unique(s_.tokens.begin(), s_.tokens.end()), s_.tokens.end());
+    for (std::int32_t t : s_.tokens) {
+      float& v = x(t);
+      v = v > 0.0f ? v / r : v * r;
+      if (!std::isfinite(v)) v = kRemovedF;
+    }
+    drop_non_finite();
+  }
+
+  void presence_frequency(float presence, float frequency) {
+    const auto generated = row_.history.subspan(static_cast<std::size_t>(row_.prompt_length));
+    s_.tokens.assign(generated.begin(), generated.end());
+    std::sort(s_.tokens.begin(), s_.tokens.end());
+    for (std::size_t i = 0; i < s_.tokens.size();) {
+      std::size_t j = i;
+      while (j < s_.tokens.size() && s_.tokens[j] == s_.tokens[i]) ++j;
+      // Two statements, as in the reference, so no fused multiply-add.
+      const float scaled = frequency * static_cast<float>(j - i);
+      const float penalty = scaled + presence;
+      float& v = x(s_.tokens[i]);
+      v = v - penalty;
+      if (!std::isfinite(v)) v = kRemovedF;
+      i = j;
+    }
+    drop_non_finite();
+  }
+
+  void temperature(float T) {
+    // -inf stays -inf (T > 0); an overflow becomes a removed token.
+    for_each_value([T](float& v) {
+      const float y = v / T;
+      v = std::isfinite(y) ? y : kRemovedF;
+    });
+    drop_non_finite();
+  }
+
+  template <typename F>
+  void for_each_value(F f) {
+    if (listed_) {
+      for (std::int32_t t : s_.kept) f(x(t));
+    } else {
+      for (float& v : s_.x) f(v);
+    }
+  }
+
+  void top_k(std::int64_t k) {
+    s_.values.clear();
+    for_candidates([&](std::int32_t t) { s_.values.push_back(x(t)); });
+    if (k >= static_cast<std::int64_t>(s_.values.size())) return;
+    std::nth_element(s_.values.begin(), s_.values.begin() + (k - 1), s_.values.end(), std::greater<float>());
+    const float kth = s_.values[static_cast<std::size_t>(k - 1)];
+    keep_if([&](std::int32_t t) { return x(t) >= kth; });
+  }
+
+  void top_p(float top_p) {
+    if (!softmax()) return;
+    // The descending running sum until it reaches top_p: heads of 64, 256, ... values selected
+    // (nth_element) and sorted, each after the previous, so only what the sum needs is sorted.
+    std::vector<double>& v = s_.sorted;
+    gather_head_of_mass(static_cast<double>(top_p), v);
+    const std::size_t n = v.size();
+    double cumulative = 0.0, threshold = 0.0;
+    bool reached = false;
+    for (std::size_t done = 0, head = std::min<std::size_t>(n, 64); done < n && !reached;
+         done = head, head = std::min(n, head * 4)) {
+      const auto first = v.begin() + static_cast<std::ptrdiff_t>(done);
+      const auto mid = v.begin() + static_cast<std::ptrdiff_t>(head);
+      std::nth_element(first, mid - (mid == v.end() ? 1 : 0), v.end(), std::greater<double>());
+      std::sort(first, mid, std::greater<double>());
+      for (auto it = first; it != mid; ++it) {
+        cumulative += *it;
+        if (cumulative >= static_cast<double>(top_p)) {
+          threshold = *it;
+          reached = true;
+          break;
+        }
+      }
+    }
+    if (!reached) threshold = v.back();  // rounding never reached top_p: keep all (all sorted)
+    keep_by_probability([&](double prob) { return prob >= threshold; });
+  }
+
+  // The probabilities the descending running sum to `target` can reach, into v: those in the
+  // fewest factor-of-2 bands of exp(x - max) from the top whose mass, summed in any order, exceeds
+  // target by a margin (1e-9 of the total) far above that sum's rounding. They are the head of the
+  // descending order (p is monotone in e, and equal values are interchangeable in a sum), so the
+  // running sum reaches the target inside them exactly where it would over every candidate.
+  // Every candidate when no band does (a target within rounding of the whole mass).
+  void gather_head_of_mass(double target, std::vector<double>& v) {
+    constexpr int kBands = 64;
+    double band_mass[kBands] = {};
+    for_candidates([&](std::int32_t t) {
+      const double e = s_.e[static_cast<std::size_t>(t)];
+      band_mass[band(e)] += e;
+    });
+    const double need = (target + 1e-9) * sum_;
+    double mass = 0.0;
+    int last = kBands;  // every candidate
+    for (int b = 0; b < kBands - 1; ++b) {
+      mass += band_mass[b];
+      if (mass >= need) {
+        last = b;
+        break;
+      }
+    }
+    v.clear();
+    for_probabilities([&](std::int32_t t, double prob) {
+      if (last == kBands || band(s_.e[static_cast<std::size_t>(t)]) <= last) v.push_back(prob);
+    });
+  }
+
+  // The band of e = exp(x - max) in (0, 1]: b = -(binary exponent of e), so band 0 is e = 1 and
+  // band b holds [2^-b, 2^-b+1); everything below 2^-62 (zero and subnormals too) is band 63.
+  static int band(double e) {
+    std::uint64_t bits;
+    std::memcpy(&bits, &e, sizeof bits);
+    const int exponent = static_cast<int>((bits >> 52) & 0x7ff) - 1023;  // e = 1: 0; [0.5, 1): -1
+    return std::min(63, std::max(0, -exponent));
+  }
+
+  void min_p(float min_p) {
+    if (!softmax()) return;
+    double max_p = 0.0;
+    for_probabilities([&](std::int32_t, double prob) { max_p = std::max(max_p, prob); });
+    const double cut = static_cast<double>(min_p) * max_p;
+    keep_by_probability([&](double prob) { return !(prob < cut); });
+  }
+
+  void typical_p(float typical_p) {
+    if (!softmax()) return;
+    double entropy = 0.0;
+    for_probabilities([&](std::int32_t, double prob) {
+      if (prob > 0.0) entropy -= prob * std::log(prob);
+    });
+    // The candidates by |-log p - H| (ties by id), as (score, token, p).
+    std::vector<CpuSamplerScratch::Scored>& scored = s_.scored;
+    scored.clear();
+    for_probabilities([&](std::int32_t t, double prob) {
+      const double score = prob > 0.0 ? std::abs(-std::log(prob) - entropy) : std::numeric_limits<double>::infinity();
+      scored.push_back({score, t, prob});
+    });
+    using Scored = CpuSamplerScratch::Scored;
+    std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) {
+      return a.score != b.score ? a.score < b.score : a.token < b.token;
+    });
+    double cumulative = 0.0;
+    std::size_t keep = scored.size();
+    for (std::size_t i = 0; i < scored.size(); ++i) {
+      cumulative += scored[i].p;
+      if (cumulative >= static_cast<double>(typical_p)) {
+        keep = i + 1;
+        break;
+      }
+    }
+    s_.kept.clear();
+    for (std::size_t i = 0; i < keep; ++i) s_.kept.push_back(scored[i].token);
+    std::sort(s_.kept.begin(), s_.kept.end());
+    listed_ = true;
+  }
+
+  // Keeps the candidates whose probability (after softmax()) passes `keep`.
+  template <typename Keep>
+  void keep_by_probability(Keep keep) {
+    keep_if([&](std::int32_t t) { return keep(p(t)); });
+  }
+
+  const SamplingRow& row_;
+  CpuSamplerScratch& s_;
+  bool listed_ = false;
+  bool e_valid_ = false;
+  double e_max_ = 0.0;
+  double sum_ = 0.0;  // the last softmax()'s denominator
+};
+
+}  // namespace
+
+std::int32_t sample_token_fast(const SamplerConfig& config, const SamplingRow& row, double uniform,
+                               CpuSamplerScratch& scratch) {
+  const std::int64_t vocab = static_cast<std::int64_t>(row.logits.size());
+  const std::int64_t length = static_cast<std::int64_t>(row.history.size());
+  if (row.prompt_length < 0 || row.prompt_length > length) {
+    fail("sampling: prompt length {} outside the history's {} tokens", row.prompt_length, length);
+  }
+  for (std::int32_t t : row.history) {
+    if (t < 0 || t >= vocab) fail("sampling: history token {} outside the vocabulary [0, {})", t, vocab);
+  }
+  if (row.banned_token >= vocab) {
+    fail("sampling: banned token {} outside the vocabulary [0, {})", row.banned_token, vocab);
+  }
+  Row r(row, scratch);
+  for (SamplerStep step : config.order) {
+    if (config.active(step)) r.apply(step, config);
+  }
+  return config.greedy() ? r.argmax() : r.choose(uniform);
+}
+
+}  // namespace collapse
