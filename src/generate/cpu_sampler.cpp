@@ -234,11 +234,13 @@ class Row {
     // The descending running sum until it reaches top_p: heads of 64, 256, ... values selected
     // (nth_element) and sorted, each after the previous, so only what the sum needs is sorted.
     std::vector<double>& v = s_.sorted;
-    gather_head_of_mass(static_cast<double>(top_p), v);
+    const std::size_t surely = gather_head_of_mass(static_cast<double>(top_p), v);
     const std::size_t n = v.size();
     double cumulative = 0.0, threshold = 0.0;
     bool reached = false;
-    for (std::size_t done = 0, head = std::min<std::size_t>(n, 64); done < n && !reached;
+    // The first head: what the bands say the sum needs, and 64 more (a flat distribution needs
+    // most of the row at once; growing from 64 would select again and again).
+    for (std::size_t done = 0, head = std::min(n, surely + 64); done < n && !reached;
          done = head, head = std::min(n, head * 4)) {
       const auto first = v.begin() + static_cast<std::ptrdiff_t>(done);
       const auto mid = v.begin() + static_cast<std::ptrdiff_t>(head);
@@ -263,15 +265,21 @@ class Row {
   // descending order (p is monotone in e, and equal values are interchangeable in a sum), so the
   // running sum reaches the target inside them exactly where it would over every candidate.
   // Every candidate when no band does (a target within rounding of the whole mass).
-  void gather_head_of_mass(double target, std::vector<double>& v) {
+  // Returns how many values lie in the bands above the last one taken (the running sum needs
+  // about that many: a size for the first head, nothing more).
+  std::size_t gather_head_of_mass(double target, std::vector<double>& v) {
     constexpr int kBands = 64;
     double band_mass[kBands] = {};
+    std::size_t band_count[kBands] = {};
     for_candidates([&](std::int32_t t) {
       const double e = s_.e[static_cast<std::size_t>(t)];
-      band_mass[band(e)] += e;
+      const int b = band(e);
+      band_mass[b] += e;
+      ++band_count[b];
     });
     const double need = (target + 1e-9) * sum_;
     double mass = 0.0;
+    std::size_t above = 0;
     int last = kBands;  // every candidate
     for (int b = 0; b < kBands - 1; ++b) {
       mass += band_mass[b];
@@ -279,11 +287,13 @@ class Row {
         last = b;
         break;
       }
+      above += band_count[b];
     }
     v.clear();
     for_probabilities([&](std::int32_t t, double prob) {
       if (last == kBands || band(s_.e[static_cast<std::size_t>(t)]) <= last) v.push_back(prob);
     });
+    return above;
   }
 
   // The band of e = exp(x - max) in (0, 1]: b = -(binary exponent of e), so band 0 is e = 1 and
