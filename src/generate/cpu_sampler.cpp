@@ -240,12 +240,14 @@ class Row {
     bool reached = false;
     // The first head: what the bands say the sum needs, and 64 more (a flat distribution needs
     // most of the row at once; growing from 64 would select again and again).
-    for (std::size_t done = 0, head = std::min(n, surely + 64); done < n && !reached;
-         done = head, head = std::min(n, head * 4)) {
+    // A head of half the values or more is sorted whole: selecting it first would cost as much.
+    auto grown = [n](std::size_t head) { return head * 2 >= n ? n : head; };
+    for (std::size_t done = 0, head = grown(std::min(n, surely + 64)); done < n && !reached;
+         done = head, head = grown(std::min(n, head * 4))) {
       const auto first = v.begin() + static_cast<std::ptrdiff_t>(done);
       const auto mid = v.begin() + static_cast<std::ptrdiff_t>(head);
-      std::nth_element(first, mid - (mid == v.end() ? 1 : 0), v.end(), std::greater<double>());
-      std::sort(first, mid, std::greater<double>());
+      if (mid != v.end()) std::nth_element(first, mid, v.end(), std::greater<double>());
+      sort_descending(first, mid);
       for (auto it = first; it != mid; ++it) {
         cumulative += *it;
         if (cumulative >= static_cast<double>(top_p)) {
@@ -257,6 +259,40 @@ class Row {
     }
     if (!reached) threshold = v.back();  // rounding never reached top_p: keep all (all sorted)
     keep_by_probability([&](double prob) { return prob >= threshold; });
+  }
+
+  // Sorts probabilities (non-negative doubles) descending, as std::sort with std::greater would:
+  // equal values are equal bit patterns, so any correct sort gives the same sequence. Long runs
+  // go through a least-significant-digit radix sort of the bit patterns (which order as the
+  // values do for non-negative doubles), 8 bits a pass, skipping the digits every value shares:
+  // for a flat distribution most of the row is sorted here, and comparisons cost far more.
+  void sort_descending(std::vector<double>::iterator first, std::vector<double>::iterator last) {
+    const auto n = static_cast<std::size_t>(last - first);
+    if (n < 256) {
+      std::sort(first, last, std::greater<double>());
+      return;
+    }
+    std::vector<std::uint64_t>& a = s_.radix_a;
+    std::vector<std::uint64_t>& b = s_.radix_b;
+    a.resize(n);
+    b.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      std::uint64_t bits;
+      std::memcpy(&bits, &first[static_cast<std::ptrdiff_t>(i)], sizeof bits);
+      a[i] = ~bits;  // ascending ~bits = descending value
+    }
+    for (int shift = 0; shift < 64; shift += 8) {
+      std::size_t count[257] = {};
+      for (std::uint64_t k : a) ++count[((k >> shift) & 0xff) + 1];
+      if (std::any_of(count + 1, count + 257, [n](std::size_t c) { return c == n; })) continue;
+      for (int d = 0; d < 256; ++d) count[d + 1] += count[d];
+      for (std::uint64_t k : a) b[count[(k >> shift) & 0xff]++] = k;
+      a.swap(b);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint64_t bits = ~a[i];
+      std::memcpy(&first[static_cast<std::ptrdiff_t>(i)], &bits, sizeof bits);
+    }
   }
 
   // The probabilities the descending running sum to `target` can reach, into v: those in the

@@ -34,6 +34,7 @@ struct CpuSamplerScratch {
   std::vector<std::int32_t> tokens;    // history work
   std::vector<float> values;           // top_k's selection
   std::vector<double> sorted;          // top_p's selection
+  std::vector<std::uint64_t> radix_a, radix_b;  // top_p's radix sort
   struct Scored {
     double score;  // |-log p - H|
     std::int32_t token;
