@@ -11,9 +11,11 @@
 //     and the choice (the max only moves when typical_p removes it);
 //   * top_k: the same nth_element threshold; the candidates that remain become an ascending list
 //     and every later step touches only them;
-//   * top_p: the descending cumulative sum up to the threshold, by selecting and sorting growing
-//     heads of the candidates (64, then 4x more) instead of sorting them all; equal values are
-//     interchangeable in a sum, so the running total is the reference's bit for bit;
+//   * top_p: the descending cumulative sum up to the threshold, over only the head of the
+//     candidates it can reach (factor-of-2 bands of exp(x - max) whose mass exceeds top_p by a
+//     margin), selected and sorted in growing heads (the bands' estimate + 64, then 4x more; a
+//     long head by a radix sort of the bits); equal values are interchangeable in a sum, so the
+//     running total is the reference's bit for bit;
 //   * min_p, typical_p and the choice: over the candidates only, in vocabulary order.
 // tests/generate/cpu_sampler_test.cpp compares it with the reference on 10^5 rows and more.
 #pragma once
