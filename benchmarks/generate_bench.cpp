@@ -1,13 +1,19 @@
 // End-to-end generation throughput: generated tokens per second of collapse::generate() (batched
 // KV-cache decoding + the sampler chain), 4 batches of B documents from BOS per call (a CUDA
 // graph is captured once per call, and its capture is in the time), exactly N new tokens each
-// (min = max tokens), top-p 0.9. bf16 autocast on CUDA, fp32 on CPU. Random weights, vocab 8192:
-// throughput does not depend on the weights when the length is fixed. The second argument is the
+// (min = max tokens), top-p 0.9. bf16 autocast on CUDA, fp32 on CPU. The second argument is the
 // decode mode (generator.h): 1 eager, 2 fixed shapes, 3 CUDA graph (skipped off CUDA), so
 // "with and without CUDA graphs" is 3 against 2 (same step) and against 1 (what eager costs).
 //
+// The model: COLLAPSE_BENCH_MODEL, any folder or file `collapse generate --model` takes (a
+// `collapse export` folder is what benchmarks/generate_hf.py --model loads too, so both sides
+// run the same weights), or else a preset (COLLAPSE_BENCH_PRESET) with random weights and vocab
+// 8192. Random weights give nearly flat next-token distributions, where top-p 0.9 keeps most of
+// the vocabulary: the sampler's worst case. A trained model's are peaked.
+//
 //   COLLAPSE_BENCH_DEVICE=cuda COLLAPSE_BENCH_PRESET=small build/bin/generate_bench
 //   build/bin/generate_bench --benchmark_filter='generate/batch:1/'   # CPU, tiny preset
+//   COLLAPSE_BENCH_MODEL=runs/gen-0-hf build/bin/generate_bench        # an exported model
 //
 // Baseline on the same device: benchmarks/generate_hf.py (Hugging Face generate()).
 // Results: benchmarks/RESULTS.md.
@@ -24,6 +30,7 @@
 #include "collapse/generate/fixed_step_decoder.h"
 #include "collapse/generate/generator.h"
 #include "collapse/model/device.h"
+#include "collapse/model/load_model.h"
 #include "collapse/model/model.h"
 
 namespace {
@@ -37,13 +44,21 @@ std::string env_or(const char* name, const char* fallback) {
 
 void generate_documents(benchmark::State& state) {
   const c10::Device device = collapse::resolve_device(env_or("COLLAPSE_BENCH_DEVICE", "auto"));
-  const std::string preset = env_or("COLLAPSE_BENCH_PRESET", device.is_cuda() ? "small" : "tiny");
-  collapse::ModelConfig config = collapse::ModelConfig::preset(preset);
-  config.vocab_size = kVocab;
-  collapse::GPT model(config);
-  collapse::initialize_weights(model, 0);
-  model->to(device);
+  const std::string model_path = env_or("COLLAPSE_BENCH_MODEL", "");
+  std::string name = model_path;
+  collapse::GPT model{nullptr};
+  if (!model_path.empty()) {
+    model = collapse::load_model(model_path, device).model;
+  } else {
+    name = env_or("COLLAPSE_BENCH_PRESET", device.is_cuda() ? "small" : "tiny");
+    collapse::ModelConfig preset = collapse::ModelConfig::preset(name);
+    preset.vocab_size = kVocab;
+    model = collapse::GPT(preset);
+    collapse::initialize_weights(model, 0);
+    model->to(device);
+  }
   model->eval();
+  const collapse::ModelConfig& config = model->config();
 
   collapse::GenerateOptions o;
   o.special = collapse::Tokenizer::kTrainedIds;
@@ -71,7 +86,7 @@ void generate_documents(benchmark::State& state) {
     benchmark::DoNotOptimize(docs.data());
     if (device.is_cuda()) torch::cuda::synchronize();
   }
-  state.SetLabel(preset + " on " + device.str() + ", decode " + collapse::decode_mode_name(o.decode) +
+  state.SetLabel(name + " on " + device.str() + ", decode " + collapse::decode_mode_name(o.decode) +
                  ", " + std::to_string(o.max_tokens) + " new tokens");
   state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(o.documents * o.max_tokens),
                                                   benchmark::Counter::kIsIterationInvariantRate);

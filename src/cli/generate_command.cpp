@@ -18,7 +18,7 @@ namespace collapse::cli {
 
 void add_generate_command(CLI::App& app) {
   struct Args {
-    std::string model, data, out, prompt = "bos", device = "auto", decode = "auto";
+    std::string model, data, out, prompt = "bos", device = "auto", decode = "auto", cpu_sampler = "fast";
     std::int64_t documents = 0, generation = 0;
     bool keep_prompt = false;
     GenerateOptions options;
@@ -56,11 +56,11 @@ void add_generate_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--context", a->options.context, kContextHelp)->check(CLI::PositiveNumber);
   cmd->add_option("--device", a->device, kDeviceNames)->capture_default_str();
-  std::string decode_help;
-  for (const auto& mode : decode_modes()) {
-    decode_help += fmt::format("{}{}: {}", decode_help.empty() ? "" : "; ", mode.name, mode.description);
-  }
-  cmd->add_option("--decode", a->decode, decode_help + " (docs/generation.md)")->capture_default_str();
+  cmd->add_option("--decode", a->decode, described_names(decode_modes()) + " (docs/generation.md)")
+      ->capture_default_str();
+  cmd->add_option("--cpu-sampler", a->cpu_sampler,
+                  "rows sampled on the CPU: " + described_names(host_samplers()) + " (docs/sampling.md)")
+      ->capture_default_str();
   add_sampler_flags(cmd, sampler);
 
   cmd->callback([a, sampler] {
@@ -72,6 +72,11 @@ void add_generate_command(CLI::App& app) {
       fail("{} must be {}, got '{}'", flag_of("decode"), names_of(decode_modes()), a->decode);
     }
     options.decode = *decode;
+    const auto cpu_sampler = find_named(host_samplers(), a->cpu_sampler);
+    if (!cpu_sampler) {
+      fail("{} must be {}, got '{}'", flag_of("cpu_sampler"), names_of(host_samplers()), a->cpu_sampler);
+    }
+    options.host_sampler = *cpu_sampler;
     check_samples_destination(a->out);
     const Dataset data(a->data);
     options.special = data.tokenizer().special();

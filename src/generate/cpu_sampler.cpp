@@ -26,6 +26,7 @@ class Row {
                    [](float v) { return std::isfinite(v) ? v : kRemovedF; });
     if (row.banned_token >= 0) s_.x[static_cast<std::size_t>(row.banned_token)] = kRemovedF;
     s_.e.resize(s_.x.size());
+    s_.prob.resize(s_.x.size());
   }
 
   void apply(SamplerStep step, const SamplerConfig& c) {
@@ -118,10 +119,16 @@ class Row {
                     s_.kept.end());
       return;
     }
-    s_.kept.clear();
+    // Written without a branch on keep(t): a filter that keeps about every other token would
+    // mispredict at every one.
+    s_.kept.resize(s_.x.size());
+    std::int32_t* kept = s_.kept.data();
+    std::size_t n = 0;
     for_candidates([&](std::int32_t t) {
-      if (keep(t)) s_.kept.push_back(t);
+      kept[n] = t;
+      n += keep(t) ? 1 : 0;
     });
+    s_.kept.resize(n);
     listed_ = true;
   }
 
@@ -231,18 +238,99 @@ class Row {
 
   void top_p(float top_p) {
     if (!softmax()) return;
-    // The descending running sum until it reaches top_p: heads of 64, 256, ... values selected
-    // (nth_element) and sorted, each after the previous, so only what the sum needs is sorted.
+    const double target = static_cast<double>(top_p);
+    double threshold = 0.0;
+    if (!nucleus_threshold_by_mass(target, threshold)) threshold = nucleus_threshold_by_sorting(target);
+    // The probabilities nucleus_threshold_by_mass stored: p(t), without dividing again.
+    const double* prob = s_.prob.data();
+    keep_if([&](std::int32_t t) { return prob[t] >= threshold; });
+  }
+
+  // The reference's top_p threshold without sorting, in passes over the candidates: the
+  // probabilities' mass in factor-of-2 bands, then in 4096 slices of the band where the
+  // descending running sum reaches the target; only that slice's values are sorted. The
+  // reference's running sum is sequential and this one is not, so the two agree only up to
+  // rounding: the threshold is taken only when the sum before its value stays below the target,
+  // and the sum through its value reaches it, each by a margin (`margin`) above both sums'
+  // rounding error (n values each, every partial sum at most the total). Otherwise (a sum within
+  // about n * 1e-16 of the target, which ties and hand-made rows produce) it returns false and
+  // the sorting path, the reference's own sequence of additions, decides.
+  // Stores p(t) of every candidate in s_.prob either way. The later passes test membership
+  // without branching: in a flat distribution the tested band holds about every other value, and
+  // a mispredicted branch per value cost more than the rest of the pass.
+  bool nucleus_threshold_by_mass(double target, double& threshold) {
+    constexpr int kBands = 64, kSliceBits = 12, kSlices = 1 << kSliceBits;
+    double* prob = s_.prob.data();
+    double band_mass[kBands] = {};
+    std::size_t n = 0;
+    for_candidates([&](std::int32_t t) {
+      const double v = p(t);
+      prob[t] = v;
+      band_mass[band(v)] += v;
+      ++n;
+    });
+    double total = 0.0;
+    for (double m : band_mass) total += m;
+    // Both running sums are within (values summed) * 2^-53 * total of the exact one; 4x that.
+    const double margin = static_cast<double>(2 * n + 2 * kSlices + 2 * kBands) * 0x1p-51 * std::max(1.0, total);
+    double before = 0.0;  // the mass above the band (then the slice) reached
+    int b = 0;
+    for (; b < kBands - 1 && before + band_mass[b] < target; ++b) before += band_mass[b];
+    if (b == kBands - 1) return false;  // reached (if at all) only among zeros and subnormals
+    // Band b is one binary exponent: the values' top 12 exponent-and-sign bits equal `exponent`,
+    // and their next kSliceBits mantissa bits order them, highest slice first. Values of other
+    // bands go to the extra slot kSlices.
+    const std::uint64_t exponent = static_cast<std::uint64_t>(1023 - b);
+    auto slice_of = [exponent](double v) {
+      std::uint64_t bits;
+      std::memcpy(&bits, &v, sizeof bits);
+      const bool inside = (bits >> 52) == exponent;
+      return inside ? static_cast<std::size_t>((bits >> (52 - kSliceBits)) & (kSlices - 1)) : std::size_t{kSlices};
+    };
+    std::vector<double>& slice_mass = s_.slice_mass;
+    slice_mass.assign(kSlices + 1, 0.0);
+    for_candidates([&](std::int32_t t) { slice_mass[slice_of(prob[t])] += prob[t]; });
+    std::size_t c = kSlices - 1;
+    for (; c > 0 && before + slice_mass[c] < target; --c) before += slice_mass[c];
     std::vector<double>& v = s_.sorted;
-    const std::size_t surely = gather_head_of_mass(static_cast<double>(top_p), v);
+    v.resize(n);
+    std::size_t m = 0;
+    for_candidates([&](std::int32_t t) {
+      v[m] = prob[t];
+      m += slice_of(prob[t]) == c;
+    });
+    v.resize(m);
+    std::sort(v.begin(), v.end(), std::greater<double>());
+    // Runs of equal values: the reference's threshold is the value w with sum(> w) < target <=
+    // sum(>= w), wherever inside w's run its running sum crosses.
+    for (std::size_t i = 0; i < v.size();) {
+      std::size_t j = i;
+      double through = before;
+      while (j < v.size() && v[j] == v[i]) through += v[j++];
+      if (through >= target) {
+        if (!(before < target - margin && through >= target + margin)) return false;
+        threshold = v[i];
+        return true;
+      }
+      before = through;
+      i = j;
+    }
+    return false;  // the slices' mass and the sorted values' disagree by rounding: let sorting decide
+  }
+
+  // The reference's top_p threshold by its own running sum: the descending cumulative sum until
+  // it reaches top_p, over heads of the values selected (nth_element) and sorted, each after the
+  // previous, so only what the sum needs is sorted.
+  double nucleus_threshold_by_sorting(double target) {
+    std::vector<double>& v = s_.sorted;
+    const std::size_t surely = gather_head_of_mass(target, v);
     const std::size_t n = v.size();
-    double cumulative = 0.0, threshold = 0.0;
-    bool reached = false;
+    double cumulative = 0.0;
     // The first head: what the bands say the sum needs, and 64 more (a flat distribution needs
     // most of the row at once; growing from 64 would select again and again).
     // A head of half the values or more is sorted whole: selecting it first would cost as much.
     auto grown = [n](std::size_t head) { return head * 2 >= n ? n : head; };
-    for (std::size_t done = 0, head = grown(std::min(n, surely + 64)); done < n && !reached;
+    for (std::size_t done = 0, head = grown(std::min(n, surely + 64)); done < n;
          done = head, head = grown(std::min(n, head * 4))) {
       const auto first = v.begin() + static_cast<std::ptrdiff_t>(done);
       const auto mid = v.begin() + static_cast<std::ptrdiff_t>(head);
@@ -250,15 +338,10 @@ class Row {
       sort_descending(first, mid);
       for (auto it = first; it != mid; ++it) {
         cumulative += *it;
-        if (cumulative >= static_cast<double>(top_p)) {
-          threshold = *it;
-          reached = true;
-          break;
-        }
+        if (cumulative >= target) return *it;
       }
     }
-    if (!reached) threshold = v.back();  // rounding never reached top_p: keep all (all sorted)
-    keep_by_probability([&](double prob) { return prob >= threshold; });
+    return v.back();  // rounding never reached top_p: keep all (all sorted)
   }
 
   // Sorts probabilities (non-negative doubles) descending, as std::sort with std::greater would:
@@ -399,17 +482,7 @@ class Row {
 
 std::int32_t sample_token_fast(const SamplerConfig& config, const SamplingRow& row, double uniform,
                                CpuSamplerScratch& scratch) {
-  const std::int64_t vocab = static_cast<std::int64_t>(row.logits.size());
-  const std::int64_t length = static_cast<std::int64_t>(row.history.size());
-  if (row.prompt_length < 0 || row.prompt_length > length) {
-    fail("sampling: prompt length {} outside the history's {} tokens", row.prompt_length, length);
-  }
-  for (std::int32_t t : row.history) {
-    if (t < 0 || t >= vocab) fail("sampling: history token {} outside the vocabulary [0, {})", t, vocab);
-  }
-  if (row.banned_token >= vocab) {
-    fail("sampling: banned token {} outside the vocabulary [0, {})", row.banned_token, vocab);
-  }
+  check_sampling_row(row);
   Row r(row, scratch);
   for (SamplerStep step : config.order) {
     if (config.active(step)) r.apply(step, config);

@@ -81,9 +81,10 @@ bool FixedStepDecoder::can_capture(const SamplerConfig& sampler, const ModelConf
 FixedStepDecoder::FixedStepDecoder(GPT model, const SamplerConfig& sampler, std::int64_t batch,
                                    std::int64_t width, std::int64_t max_tokens,
                                    const SpecialIds& special, const c10::Device& device,
-                                   bool capture)
+                                   bool capture, HostSampler host_sampler)
     : model_(std::move(model)),
       sampler_(sampler),
+      host_sampler_(host_sampler),
       special_(special),
       batch_(batch),
       width_(width),
@@ -207,7 +208,7 @@ void FixedStepDecoder::run_step() {
   if (params_.defined()) {
     sample_tokens_with_kernel(sampler_, params_, logits_, history, uniforms_, banned_, next_);
   } else {
-    next_.copy_(sample_tokens(sampler_, logits_, history, uniforms_, banned_));
+    next_.copy_(sample_tokens(sampler_, logits_, history, uniforms_, banned_, host_sampler_));
   }
   // A row may come back -1 (no finite logit): the host fails on it if the row is live, but the
   // model still runs on every row, so it gets a valid id.

@@ -124,7 +124,7 @@ void sample_batch(BatchContext& ctx, std::vector<GeneratedDocument*> docs,
     const at::Tensor next = sample_tokens(
         o.sampler, rows.logits, {rows.history, rows.lengths, rows.prompt_lengths},
         buffers.uniforms.narrow(0, 0, R).to(ctx.device, /*non_blocking=*/true),
-        buffers.banned.narrow(0, 0, R).to(ctx.device, /*non_blocking=*/true));
+        buffers.banned.narrow(0, 0, R).to(ctx.device, /*non_blocking=*/true), o.host_sampler);
     // Which rows ended decides what the next step decodes, so the tokens come back every step.
     at::Tensor picked_host = buffers.picked.narrow(0, 0, R);
     picked_host.copy_(next);
@@ -424,7 +424,7 @@ std::vector<GeneratedDocument> generate(GPT& model,
   if (mode == DecodeMode::fixed || mode == DecodeMode::graph) {
     decoder.emplace(model, options.sampler, std::min(options.batch_size, options.documents),
                     1 + longest_prompt(prompts), options.max_tokens, options.special, device,
-                    mode == DecodeMode::graph);
+                    mode == DecodeMode::graph, options.host_sampler);
   }
   std::vector<GeneratedDocument> out(static_cast<std::size_t>(options.documents));
   BatchContext ctx{model, options, device, 0, 0, progress};

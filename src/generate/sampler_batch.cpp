@@ -68,10 +68,10 @@ const SamplerConfig& config_of(std::span<const SamplerConfig> configs, std::int6
 }
 
 // The CPU path, row by row (rows in parallel; each row's token depends on that row only): the
-// fast sampler, which picks the reference's token (cpu_sampler.h).
+// fast sampler, which picks the reference's token (cpu_sampler.h), or the reference itself.
 at::Tensor sample_on_host(std::span<const SamplerConfig> configs, const at::Tensor& logits,
                           const TokenHistory& history, const at::Tensor& uniforms,
-                          const at::Tensor& banned) {
+                          const at::Tensor& banned, HostSampler host) {
   const at::Tensor x = logits.to(at::kCPU).to(at::kFloat).contiguous();
   const at::Tensor u = uniforms.to(at::kCPU).contiguous();
   const at::Tensor ban = banned.to(at::kCPU).contiguous();
@@ -104,6 +104,10 @@ at::Tensor sample_on_host(std::span<const SamplerConfig> configs, const at::Tens
         row.history = std::span<const std::int32_t>(tokens.data_ptr<std::int32_t>() + r * capacity,
                                                     static_cast<std::size_t>(length));
         row.prompt_length = prompts.data_ptr<std::int32_t>()[r];
+      }
+      if (host == HostSampler::definition) {
+        out_data[r] = sample_token_reference(config, row, u_data[r]);
+        continue;
       }
       thread_local CpuSamplerScratch scratch;  // grows to the vocabulary once per thread
       out_data[r] = sample_token_fast(config, row, u_data[r], scratch);
@@ -293,9 +297,18 @@ void sample_tokens_with_kernel(const SamplerConfig& config, const at::Tensor& pa
        device.str());
 }
 
+std::span<const Named<HostSampler>> host_samplers() {
+  static constexpr Named<HostSampler> kHostSamplers[] = {
+      {HostSampler::fast, "fast", "the fast CPU sampler: the definition's tokens, by selection"},
+      {HostSampler::definition, "definition",
+       "the sampler chain's definition, a full sort per row: slow; checks the fast one"},
+  };
+  return kHostSamplers;
+}
+
 at::Tensor sample_tokens(std::span<const SamplerConfig> configs, const at::Tensor& logits,
                          const TokenHistory& history, const at::Tensor& uniforms,
-                         const at::Tensor& banned) {
+                         const at::Tensor& banned, HostSampler host) {
   check_inputs(configs, logits, history, uniforms, banned);
 #if defined(COLLAPSE_HAVE_KERNELS)
   if (logits.is_cuda() && all_kernel_chains(configs)) {
@@ -303,13 +316,13 @@ at::Tensor sample_tokens(std::span<const SamplerConfig> configs, const at::Tenso
     if (sample_on_device(configs, logits, history, uniforms, banned, out)) return out;
   }
 #endif
-  return sample_on_host(configs, logits, history, uniforms, banned);
+  return sample_on_host(configs, logits, history, uniforms, banned, host);
 }
 
 at::Tensor sample_tokens(const SamplerConfig& config, const at::Tensor& logits,
                          const TokenHistory& history, const at::Tensor& uniforms,
-                         const at::Tensor& banned) {
-  return sample_tokens(std::span<const SamplerConfig>(&config, 1), logits, history, uniforms, banned);
+                         const at::Tensor& banned, HostSampler host) {
+  return sample_tokens(std::span<const SamplerConfig>(&config, 1), logits, history, uniforms, banned, host);
 }
 
 }  // namespace collapse

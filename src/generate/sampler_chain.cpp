@@ -388,7 +388,7 @@ std::string SamplerConfig::describe() const {
   return out;
 }
 
-std::vector<double> apply_sampler_chain(const SamplerConfig& config, const SamplingRow& row) {
+void check_sampling_row(const SamplingRow& row) {
   const std::int64_t vocab = static_cast<std::int64_t>(row.logits.size());
   const std::int64_t length = static_cast<std::int64_t>(row.history.size());
   if (row.prompt_length < 0 || row.prompt_length > length) {
@@ -400,6 +400,10 @@ std::vector<double> apply_sampler_chain(const SamplerConfig& config, const Sampl
   if (row.banned_token >= vocab) {
     fail("sampling: banned token {} outside the vocabulary [0, {})", row.banned_token, vocab);
   }
+}
+
+std::vector<double> apply_sampler_chain(const SamplerConfig& config, const SamplingRow& row) {
+  check_sampling_row(row);
   std::vector<float> x(row.logits.begin(), row.logits.end());
   if (row.banned_token >= 0) x[row.banned_token] = kRemovedF;
   canonicalize(x);

@@ -16,6 +16,17 @@ gen=("$bin" generate --model "$out/gen-0" --data "$data" --documents 24 --max-to
 "${gen[@]}" --out "$out/samples-b64" --batch-size 64
 # ...and the fixed-shape step of CUDA-graph decoding, run eagerly (checked identical too).
 "${gen[@]}" --out "$out/samples-fixed" --batch-size 7 --decode fixed
+# The fast CPU sampler against the chain's definition, in both CPU decode modes, for this chain
+# and one with every other step on (checked byte-identical).
+"${gen[@]}" --out "$out/samples-definition" --batch-size 64 --cpu-sampler definition
+"${gen[@]}" --out "$out/samples-fixed-definition" --batch-size 7 --decode fixed --cpu-sampler definition
+every=("${gen[@]}" --top-k 40 --min-p 0.02 --typical-p 0.95 --repetition-penalty 1.3
+       --presence-penalty 0.2 --frequency-penalty 0.1)
+for decode in eager fixed; do
+  for sampler in fast definition; do
+    "${every[@]}" --out "$out/every-$decode-$sampler" --batch-size 5 --decode "$decode" --cpu-sampler "$sampler"
+  done
+done
 "$bin" generate --model "$out/gen-0" --data "$data" --out "$out/beams.jsonl" --prompt real-prefix:8 \
   --documents 6 --min-tokens 8 --max-tokens 8 --beams 3 --repetition-penalty 3 --keep-prompt \
   --device cpu

@@ -137,6 +137,25 @@ TEST(EndToEndGenerate, TheFixedShapeDecodeStepWritesTheEagerDecodersTokens) {
   EXPECT_EQ(read_samples(dir / "samples-fixed").provenance["decode"], "fixed");
 }
 
+TEST(EndToEndGenerate, TheFastCpuSamplerWritesTheDefinitionsTokensInEveryDecodeMode) {
+  // `--cpu-sampler definition` samples every row with the chain's definition (a full sort per
+  // row); the default fast sampler must write the very same bytes, with top-p and temperature and
+  // with every other step of the chain on (penalties, top-k, min-p, typical-p).
+  const fs::path dir = pipeline().run.parent_path();
+  EXPECT_EQ(read_file(dir / "samples-b64" / "samples.tok"), read_file(dir / "samples-definition" / "samples.tok"));
+  EXPECT_EQ(read_file(dir / "samples-fixed" / "samples.tok"),
+            read_file(dir / "samples-fixed-definition" / "samples.tok"));
+  for (const std::string decode : {"eager", "fixed"}) {
+    const std::string fast = read_file(dir / ("every-" + decode + "-fast") / "samples.tok");
+    EXPECT_EQ(fast, read_file(dir / ("every-" + decode + "-definition") / "samples.tok")) << decode;
+    EXPECT_EQ(read_file(dir / ("every-" + decode + "-fast") / "samples.txt"),
+              read_file(dir / ("every-" + decode + "-definition") / "samples.txt"))
+        << decode;
+  }
+  EXPECT_NE(read_file(dir / "every-eager-fast" / "samples.tok"), read_file(dir / "samples-b64" / "samples.tok"))
+      << "the second chain samples differently, so it checks something the first does not";
+}
+
 TEST(EndToEndGenerate, RealPrefixBeamSearchJsonLinesKeepTheirPrompts) {
   const Pipeline& p = pipeline();
   const fs::path file = p.run.parent_path() / "beams.jsonl";

@@ -9,6 +9,8 @@
 #include "collapse/generate/sampler_chain.h"
 #include "collapse/util/error.h"
 
+#include "support/sampling_row.h"
+
 using namespace collapse;
 
 namespace {
@@ -17,13 +19,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 const float kLn2 = std::log(2.0f);
 const float kLn4 = std::log(4.0f);
 
-struct Row {
-  std::vector<float> logits;
-  std::vector<std::int32_t> history;
-  std::int64_t prompt_length = 0;
-  std::int32_t banned = -1;
-  SamplingRow view() const { return SamplingRow{logits, history, prompt_length, banned}; }
-};
+using collapse::tests::Row;
 
 std::vector<double> chain(const SamplerConfig& c, const Row& row) {
   return apply_sampler_chain(c, row.view());

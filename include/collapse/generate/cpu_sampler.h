@@ -11,11 +11,13 @@
 //     and the choice (the max only moves when typical_p removes it);
 //   * top_k: the same nth_element threshold; the candidates that remain become an ascending list
 //     and every later step touches only them;
-//   * top_p: the descending cumulative sum up to the threshold, over only the head of the
-//     candidates it can reach (factor-of-2 bands of exp(x - max) whose mass exceeds top_p by a
-//     margin), selected and sorted in growing heads (the bands' estimate + 64, then 4x more; a
-//     long head by a radix sort of the bits); equal values are interchangeable in a sum, so the
-//     running total is the reference's bit for bit;
+//   * top_p: the threshold from the probabilities' mass in factor-of-2 bands and then in 4096
+//     slices of one band, sorting only the slice where the descending sum reaches top_p; taken
+//     when that sum misses top_p by a margin far above both sums' rounding (so the reference's
+//     sequential sum decides the same). Otherwise, as for ties and hand-made rows, the reference's
+//     own running sum: over only the head of the candidates it can reach, selected and sorted in
+//     growing heads (a long head by a radix sort of the bits); equal values are interchangeable
+//     in a sum, so the running total is the reference's bit for bit;
 //   * min_p, typical_p and the choice: over the candidates only, in vocabulary order.
 // tests/generate/cpu_sampler_test.cpp compares it with the reference on 10^5 rows and more.
 #pragma once
@@ -35,6 +37,8 @@ struct CpuSamplerScratch {
   std::vector<std::int32_t> kept;      // the candidates in ascending order (once a filter ran)
   std::vector<std::int32_t> tokens;    // history work
   std::vector<float> values;           // top_k's selection
+  std::vector<double> prob;            // top_p's probabilities, by token
+  std::vector<double> slice_mass;      // top_p's mass in slices of one band
   std::vector<double> sorted;          // top_p's selection
   std::vector<std::uint64_t> radix_a, radix_b;  // top_p's radix sort
   struct Scored {

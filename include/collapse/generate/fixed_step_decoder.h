@@ -33,6 +33,7 @@
 #include <c10/core/Device.h>
 
 #include "collapse/data/special_ids.h"
+#include "collapse/generate/sampler_batch.h"
 #include "collapse/generate/sampler_chain.h"
 #include "collapse/model/model.h"
 
@@ -56,7 +57,7 @@ class FixedStepDecoder {
   // batch. With `capture`, the step becomes a CUDA graph: can_capture() must hold (Error otherwise).
   FixedStepDecoder(GPT model, const SamplerConfig& sampler, std::int64_t batch, std::int64_t width,
                    std::int64_t max_tokens, const SpecialIds& special, const c10::Device& device,
-                   bool capture);
+                   bool capture, HostSampler host_sampler = HostSampler::fast);
   ~FixedStepDecoder();
   FixedStepDecoder(const FixedStepDecoder&) = delete;
   FixedStepDecoder& operator=(const FixedStepDecoder&) = delete;
@@ -90,6 +91,7 @@ class FixedStepDecoder {
 
   GPT model_;
   SamplerConfig sampler_;
+  HostSampler host_sampler_;
   SpecialIds special_;
   std::int64_t batch_, width_, capacity_, max_tokens_;
   c10::Device device_;

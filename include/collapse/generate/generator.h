@@ -29,6 +29,7 @@
 
 #include "collapse/data/special_ids.h"
 #include "collapse/generate/decode_mode.h"
+#include "collapse/generate/sampler_batch.h"
 #include "collapse/generate/sampler_chain.h"
 #include "collapse/model/model.h"
 #include "collapse/util/setting_names.h"
@@ -45,6 +46,8 @@ struct GenerateOptions {
   std::uint64_t seed = 0;
   SamplerConfig sampler;
   DecodeMode decode = DecodeMode::automatic;
+  // The sampler of rows sampled on the CPU (sampler_batch.h): the same tokens either way.
+  HostSampler host_sampler = HostSampler::fast;
   // The tokenizer's BOS (starts every row), EOS (ends a document) and PAD (left padding): the
   // caller passes the dataset's (Tokenizer::special()); generate() refuses unset ids.
   SpecialIds special;

@@ -11,6 +11,7 @@
 #include <span>
 
 #include "collapse/generate/sampler_chain.h"
+#include "collapse/util/named.h"
 
 namespace collapse {
 
@@ -20,6 +21,13 @@ struct TokenHistory {
   at::Tensor lengths;         // [B] int32: valid tokens per row (<= capacity)
   at::Tensor prompt_lengths;  // [B] int32: how many leading tokens of the row are the prompt
 };
+
+// Which sampler sample_tokens runs on the CPU (every chain on a CPU device, and the chains the
+// kernel does not take on CUDA): the fast one (cpu_sampler.h), or the chain's definition itself
+// (sample_token_reference), row by row. Both pick the same token for the same row and uniform;
+// the definition is the slow, readable check of that (`collapse generate --cpu-sampler`).
+enum class HostSampler { fast, definition };
+std::span<const Named<HostSampler>> host_samplers();
 
 // logits: [B, V] float32 or bfloat16 (row-major; any strides, copied when not contiguous);
 // uniforms: [B] float64 in (0, 1) (sampling_uniform of each row's document and position);
@@ -33,11 +41,11 @@ struct TokenHistory {
 // otherwise.
 at::Tensor sample_tokens(std::span<const SamplerConfig> configs, const at::Tensor& logits,
                          const TokenHistory& history, const at::Tensor& uniforms,
-                         const at::Tensor& banned);
+                         const at::Tensor& banned, HostSampler host = HostSampler::fast);
 // The same chain on every row.
 at::Tensor sample_tokens(const SamplerConfig& config, const at::Tensor& logits,
                          const TokenHistory& history, const at::Tensor& uniforms,
-                         const at::Tensor& banned);
+                         const at::Tensor& banned, HostSampler host = HostSampler::fast);
 
 // True when sample_tokens runs this chain on the fused CUDA kernel on `device`: a CUDA device, a
 // build with the kernels, and a chain whose active steps come in the order repetition_penalty,

@@ -139,6 +139,10 @@ struct SamplingRow {
   std::int32_t banned_token = -1;         // set to -inf first (EOS before min_tokens); -1 = none
 };
 
+// Throws Error when the row is inconsistent: a prompt length outside its history, a history token
+// or banned token outside the vocabulary. Every CPU sampler checks its rows with this.
+void check_sampling_row(const SamplingRow& row);
+
 // Steps 0..typical_p applied to one row: the logits the choice sees, in double, with -inf for
 // removed tokens. Greedy chains return the penalised logits (filters skipped).
 std::vector<double> apply_sampler_chain(const SamplerConfig& config, const SamplingRow& row);

@@ -49,4 +49,17 @@ std::string names_of(std::span<const Named<E>> table, bool quoted = false) {
   return out;
 }
 
+// Every name with its description, for a help text: "auto: ...; eager: ...".
+template <typename E>
+std::string described_names(std::span<const Named<E>> table) {
+  std::string out;
+  for (const Named<E>& n : table) {
+    if (!out.empty()) out += "; ";
+    out += n.name;
+    out += ": ";
+    out += n.description;
+  }
+  return out;
+}
+
 }  // namespace collapse
