@@ -258,19 +258,25 @@ class Row {
   // Stores p(t) of every candidate in s_.prob either way. The later passes test membership
   // without branching: in a flat distribution the tested band holds about every other value, and
   // a mispredicted branch per value cost more than the rest of the pass.
+  // Sums land in kLanes copies of every bin, chosen by token: consecutive values mostly share a
+  // bin (one band, or the slot of values outside the band), and one copy would chain every
+  // addition to the previous one's store.
   bool nucleus_threshold_by_mass(double target, double& threshold) {
-    constexpr int kBands = 64, kSliceBits = 12, kSlices = 1 << kSliceBits;
+    constexpr int kBands = 64, kSliceBits = 12, kSlices = 1 << kSliceBits, kLanes = 4;
     double* prob = s_.prob.data();
-    double band_mass[kBands] = {};
+    double lane_mass[kLanes][kBands] = {};
     std::size_t n = 0;
     for_candidates([&](std::int32_t t) {
       const double v = p(t);
       prob[t] = v;
-      band_mass[band(v)] += v;
+      lane_mass[t % kLanes][band(v)] += v;
       ++n;
     });
-    double total = 0.0;
-    for (double m : band_mass) total += m;
+    double band_mass[kBands] = {}, total = 0.0;
+    for (int b = 0; b < kBands; ++b) {
+      for (int l = 0; l < kLanes; ++l) band_mass[b] += lane_mass[l][b];
+      total += band_mass[b];
+    }
     // Both running sums are within (values summed) * 2^-53 * total of the exact one; 4x that.
     const double margin = static_cast<double>(2 * n + 2 * kSlices + 2 * kBands) * 0x1p-51 * std::max(1.0, total);
     double before = 0.0;  // the mass above the band (then the slice) reached
@@ -279,7 +285,7 @@ class Row {
     if (b == kBands - 1) return false;  // reached (if at all) only among zeros and subnormals
     // Band b is one binary exponent: the values' top 12 exponent-and-sign bits equal `exponent`,
     // and their next kSliceBits mantissa bits order them, highest slice first. Values of other
-    // bands go to the extra slot kSlices.
+    // bands go to kLanes extra slots past the slices (by token, as above), which are never read.
     const std::uint64_t exponent = static_cast<std::uint64_t>(1023 - b);
     auto slice_of = [exponent](double v) {
       std::uint64_t bits;
@@ -288,8 +294,11 @@ class Row {
       return inside ? static_cast<std::size_t>((bits >> (52 - kSliceBits)) & (kSlices - 1)) : std::size_t{kSlices};
     };
     std::vector<double>& slice_mass = s_.slice_mass;
-    slice_mass.assign(kSlices + 1, 0.0);
-    for_candidates([&](std::int32_t t) { slice_mass[slice_of(prob[t])] += prob[t]; });
+    slice_mass.assign(kSlices + kLanes, 0.0);
+    for_candidates([&](std::int32_t t) {
+      const std::size_t s = slice_of(prob[t]);
+      slice_mass[s + (s == kSlices ? static_cast<std::size_t>(t % kLanes) : 0)] += prob[t];
+    });
     std::size_t c = kSlices - 1;
     for (; c > 0 && before + slice_mass[c] < target; --c) before += slice_mass[c];
     std::vector<double>& v = s_.sorted;
