@@ -144,10 +144,13 @@ struct ArmRun {
 
   const ExperimentSettings& s() const { return arm.settings; }
   fs::path gen(std::int64_t k) const { return generation_dir(run, arm.name, seed, k); }
+  // "exp.toml: arm 'keep-10'" (the arm only where the file names arms).
+  std::string where() const {
+    return config.file.string() + (config.explicit_arms ? fmt::format(": arm '{}'", arm.name) : "");
+  }
   // "exp.toml: arm 'keep-10': [generate] prompt": a setting as the user wrote it.
   std::string setting(const std::string& section, const std::string& key) const {
-    return fmt::format("{}{}: [{}] {}", config.file.string(),
-                       config.explicit_arms ? fmt::format(": arm '{}'", arm.name) : "", section, key);
+    return fmt::format("{}: [{}] {}", where(), section, key);
   }
   std::string tag(std::int64_t k) const {
     return fmt::format("[{} seed {} gen {}/{}]", arm.name, seed, k, s().generations - 1);
@@ -178,11 +181,13 @@ CuratedSamples read_curated(const ArmRun& r, std::int64_t j, const Samples& samp
 // nothing when generation 0 trains on the whole real train split.
 std::optional<fs::path> build_training_set(const ArmRun& r, std::int64_t k) {
   const TokenFile real = r.data.split("train");
+  std::vector<std::int64_t> real_lengths(static_cast<std::size_t>(real.documents()));
+  for (std::int64_t d = 0; d < real.documents(); ++d) real_lengths[static_cast<std::size_t>(d)] = real.document_length(d);
   TrainSet set;
   std::vector<Samples> samples(static_cast<std::size_t>(k));
   std::vector<CuratedSamples> curated(static_cast<std::size_t>(k));
   if (k == 0) {
-    set.real = generation0_real_documents(r.s(), real.documents(), r.seed);
+    set = generation0_training_set(r.s(), real_lengths, r.seed);
   } else {
     std::vector<std::vector<std::int64_t>> lengths;
     for (std::int64_t j = 0; j < k; ++j) {
@@ -190,7 +195,11 @@ std::optional<fs::path> build_training_set(const ArmRun& r, std::int64_t k) {
       curated[static_cast<std::size_t>(j)] = read_curated(r, j, samples[static_cast<std::size_t>(j)]);
       lengths.push_back(curated[static_cast<std::size_t>(j)].lengths);
     }
-    set = mix_training_set(r.s(), k, r.seed, real.documents(), lengths);
+    try {
+      set = mix_training_set(r.s(), k, r.seed, real_lengths, lengths);
+    } catch (const Error& e) {
+      fail("{}: {}", r.where(), e.what());  // the mixer's message names its [mix] keys
+    }
     // The mixer indexes the curated lists; record and use sample indices.
     for (auto& part : set.synthetic) {
       for (auto& d : part.documents) d = curated[static_cast<std::size_t>(part.generation)].kept[static_cast<std::size_t>(d)];
@@ -199,6 +208,7 @@ std::optional<fs::path> build_training_set(const ArmRun& r, std::int64_t k) {
   json record = set.to_json();
   record["generation"] = k;
   record["regime"] = to_string(r.s().mix.regime);
+  record["train_size"] = k == 0 ? "pool" : r.s().mix.train_size.to_string();
   write_file_atomic(r.gen(k) / "train_set.json", record.dump(1) + "\n");
   if (k == 0 && static_cast<std::int64_t>(set.real.size()) == real.documents()) return std::nullopt;
 
@@ -300,7 +310,8 @@ Samples generate_generation(const ArmRun& r, std::int64_t k, GPT& model) {
                                              : static_cast<std::int64_t>(prompts.prompts.size());
       break;
     case SizeSpec::Kind::tokens:
-    case SizeSpec::Kind::all: documents = 0; break;
+    case SizeSpec::Kind::all:
+    case SizeSpec::Kind::pool: documents = 0; break;
   }
   Progress progress(r.tag(k) + " generate", documents > 0 ? documents * per_doc : 0, "docs");
   std::vector<GeneratedDocument> docs;

@@ -27,10 +27,21 @@ std::string SizeSpec::to_string() const {
   switch (kind) {
     case Kind::same: return "same";
     case Kind::all: return "all";
+    case Kind::pool: return "pool";
     case Kind::tokens: return "tokens:" + std::to_string(count);
     case Kind::documents: return std::to_string(count);
   }
   return "?";
+}
+
+std::string MixSettings::describe() const {
+  std::string out = fmt::format("{} regime, ", name_of(mix_regimes(), regime));
+  out += real_documents > 0 ? fmt::format("real_documents {}", real_documents)
+                            : fmt::format("real_fraction {}", real_fraction);
+  if (synthetic.kind != SizeSpec::Kind::all) out += ", synthetic " + synthetic.to_string();
+  if (train_size.kind != SizeSpec::Kind::pool) out += ", train_size " + train_size.to_string();
+  if (synthetic_share >= 0.0) out += fmt::format(", synthetic_share {}", synthetic_share);
+  return out;
 }
 
 namespace {
@@ -219,11 +230,14 @@ bool parse_count(const std::string& text, std::int64_t& out) {
   return out >= 1;
 }
 
-// SizeSpec: an integer (documents), "tokens:N", or the one keyword `word` ("same" / "all").
-Field size_field(std::string key, Access<SizeSpec> access, SizeSpec::Kind word) {
-  const std::string word_name = SizeSpec{word, 0}.to_string();
-  return {std::move(key),
-          "a positive integer (documents), \"tokens:N\" or \"" + word_name + "\"",
+// SizeSpec: an integer (documents), "tokens:N", or one of the keywords `words` ("same", "all",
+// "pool").
+Field size_field(std::string key, Access<SizeSpec> access, std::vector<SizeSpec::Kind> words) {
+  std::string allowed = "a positive integer (documents), \"tokens:N\"";
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    allowed += (i + 1 == words.size() ? " or \"" : ", \"") + SizeSpec{words[i], 0}.to_string() + "\"";
+  }
+  return {std::move(key), std::move(allowed),
           [access](const ExperimentSettings& s) {
             const SizeSpec& spec = access(const_cast<ExperimentSettings&>(s));
             return spec.kind == SizeSpec::Kind::documents ? json(spec.count) : json(spec.to_string());
@@ -236,9 +250,11 @@ Field size_field(std::string key, Access<SizeSpec> access, SizeSpec::Kind word) 
             if (v.is_string()) {
               const std::string text = v.get<std::string>();
               std::int64_t n = 0;
-              if (text == word_name) {
-                access(s) = {word, 0};
-                return;
+              for (const SizeSpec::Kind word : words) {
+                if (text == SizeSpec{word, 0}.to_string()) {
+                  access(s) = {word, 0};
+                  return;
+                }
               }
               if (text.starts_with("tokens:") && parse_count(text.substr(7), n)) {
                 access(s) = {SizeSpec::Kind::tokens, n};
@@ -356,7 +372,7 @@ std::vector<Field> build_schema() {
 
   // [generate]
   f.push_back(size_field("generate.documents", [](ExperimentSettings& s) -> auto& { return s.generate.documents; },
-                         SizeSpec::Kind::same));
+                         {SizeSpec::Kind::same}));
   f.push_back(integer_field("generate.max_tokens", [](ExperimentSettings& s) -> auto& { return s.generate.max_tokens; }, 1,
                             1 << 20, "a positive integer"));
   f.push_back(integer_field("generate.min_tokens", [](ExperimentSettings& s) -> auto& { return s.generate.min_tokens; }, 0,
@@ -395,7 +411,24 @@ std::vector<Field> build_schema() {
                            false, false, "a number in [0, 1]"));
   f.push_back(integer_field("mix.fresh_documents", [](ExperimentSettings& s) -> auto& { return s.mix.fresh_documents; }, 0,
                             kMax, "an integer >= 0"));
-  f.push_back(size_field("mix.synthetic", [](ExperimentSettings& s) -> auto& { return s.mix.synthetic; }, SizeSpec::Kind::all));
+  f.push_back(size_field("mix.synthetic", [](ExperimentSettings& s) -> auto& { return s.mix.synthetic; },
+                         {SizeSpec::Kind::all}));
+  f.push_back(size_field("mix.train_size", [](ExperimentSettings& s) -> auto& { return s.mix.train_size; },
+                         {SizeSpec::Kind::pool, SizeSpec::Kind::same}));
+  f.push_back(integer_field("mix.real_documents", [](ExperimentSettings& s) -> auto& { return s.mix.real_documents; },
+                            0, kMax, "an integer >= 0"));
+  f.push_back({"mix.synthetic_share", "\"off\" or a number in [0, 1]",
+               [](const ExperimentSettings& s) {
+                 return s.mix.synthetic_share < 0 ? json("off") : json(s.mix.synthetic_share);
+               },
+               [](ExperimentSettings& s, const json& v, const Env& env) {
+                 if (v.is_string() && v.get<std::string>() == "off") {
+                   s.mix.synthetic_share = -1.0;
+                   return;
+                 }
+                 if (!v.is_number() || !(v.get<double>() >= 0.0 && v.get<double>() <= 1.0)) env.reject(v);
+                 s.mix.synthetic_share = v.get<double>();
+               }});
 
   // [curate]
   f.push_back({"curate.ppl_filter", "two quantiles [low, high] with 0 <= low < high <= 1",
@@ -666,6 +699,22 @@ void check_settings(const ExperimentSettings& s, const std::string& what) {
     fail("{}: [mix] fresh_documents is only used with regime = \"fresh\" (regime is \"{}\"): "
          "set it to 0, got {}",
          what, to_string(s.mix.regime), s.mix.fresh_documents);
+  }
+  if (s.mix.real_documents > 0 && s.mix.real_fraction > 0.0) {
+    fail("{}: [mix] real_documents = {} and real_fraction = {} both say how much real data is kept: "
+         "set one of them",
+         what, s.mix.real_documents, s.mix.real_fraction);
+  }
+  if (s.mix.real_documents > 0 && s.mix.regime == MixRegime::accumulate) {
+    fail("{}: [mix] real_documents = {} keeps real data with regime \"replace\" or \"fresh\"; "
+         "\"accumulate\" keeps all of it (draw a smaller training set with [mix] train_size)",
+         what, s.mix.real_documents);
+  }
+  if (s.mix.synthetic_share >= 0.0 && s.mix.train_size.kind != SizeSpec::Kind::tokens &&
+      s.mix.train_size.kind != SizeSpec::Kind::same) {
+    fail("{}: [mix] synthetic_share = {} is a share of tokens, so [mix] train_size must be in tokens "
+         "(\"tokens:N\" or \"same\"), got {}",
+         what, s.mix.synthetic_share, json(s.mix.train_size.to_string()).dump());
   }
   if (s.curate.best_of_k > 1 && (s.sampler.beams > 1 || s.sampler.greedy())) {
     fail("{}: [curate] best_of_k = {} needs random sampling, but the sampler is deterministic "

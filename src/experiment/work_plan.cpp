@@ -62,7 +62,7 @@ std::string train_line(const ExperimentSettings& s, const ModelConfig& model, st
                                                           : "fine-tuning the previous model";
   std::string mix;
   if (k > 0) {
-    mix = fmt::format(", {} regime, real_fraction {}", to_string(s.mix.regime), s.mix.real_fraction);
+    mix = ", " + s.mix.describe();
   }
   if (s.train.epochs > 0 && !(k == 0 && s.train.gen0_steps > 0)) {
     if (k == 0 && in.real_train_tokens) {

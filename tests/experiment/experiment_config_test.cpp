@@ -249,6 +249,25 @@ TEST(ExperimentConfig, ChecksAcrossKeys) {
   EXPECT_EQ(error_of("name = \"x\"\n[corpus]\nvalid_fraction = 0.5\ntest_fraction = 0.5\n"),
             "exp.toml: [corpus] valid_fraction + test_fraction must be < 1 (documents are left to "
             "train on), got 0.5 + 0.5");
+  EXPECT_EQ(error_of("name = \"x\"\n[mix]\nreal_fraction = 0.1\nreal_documents = 50\n"),
+            "exp.toml: [mix] real_documents = 50 and real_fraction = 0.1 both say how much real data "
+            "is kept: set one of them");
+  EXPECT_EQ(error_of("name = \"x\"\n[mix]\nregime = \"accumulate\"\nreal_documents = 50\n"),
+            "exp.toml: [mix] real_documents = 50 keeps real data with regime \"replace\" or "
+            "\"fresh\"; \"accumulate\" keeps all of it (draw a smaller training set with [mix] "
+            "train_size)");
+  EXPECT_EQ(error_of("name = \"x\"\n[mix]\nsynthetic_share = 0.5\ntrain_size = 100\n"),
+            "exp.toml: [mix] synthetic_share = 0.5 is a share of tokens, so [mix] train_size must be "
+            "in tokens (\"tokens:N\" or \"same\"), got \"100\"");
+  EXPECT_EQ(error_of("name = \"x\"\n[mix]\ntrain_size = \"all\"\n"),
+            "exp.toml: [mix] train_size must be a positive integer (documents), \"tokens:N\", \"pool\" "
+            "or \"same\", got \"all\"");
+  EXPECT_EQ(error_of("name = \"x\"\n[mix]\nsynthetic_share = 1.5\n"),
+            "exp.toml: [mix] synthetic_share must be \"off\" or a number in [0, 1], got 1.5");
+  const ExperimentConfig subsample =
+      parse("name = \"x\"\n[mix]\nregime = \"accumulate\"\ntrain_size = \"same\"\nsynthetic_share = 0.25\n");
+  EXPECT_EQ(subsample.arm("default").settings.mix.train_size.kind, SizeSpec::Kind::same);
+  EXPECT_DOUBLE_EQ(subsample.arm("default").settings.mix.synthetic_share, 0.25);
   // An arm that fixes what the base leaves invalid for it is checked as a whole, too.
   const ExperimentConfig fresh = parse(
       "name = \"x\"\n[[arm]]\nname = \"f\"\nmix.regime = \"fresh\"\nmix.fresh_documents = 20\n");

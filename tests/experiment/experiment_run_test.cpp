@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "collapse/data/token_store.h"
 #include "collapse/util/atomic_file.h"
 #include "collapse/util/results_version.h"
 #include "support/test_support.h"
@@ -135,6 +136,44 @@ TEST(ExperimentRun, KilledAnywhereAndResumedItEndsWithTheSameMetrics) {
   const auto finished = run(config, dir / "resumed");
   ASSERT_EQ(finished.exit_code, 0) << finished.err;
   EXPECT_EQ(read_file(dir / "resumed" / "metrics.csv"), read_file(dir / "clean" / "metrics.csv"));
+}
+
+TEST(ExperimentRun, TrainSizeAndSyntheticShareDrawTheAskedTokensFromTheAccumulatedPool) {
+  // Generations 1 and 2 train on 3000 tokens drawn from the accumulated pool, 10% of them
+  // synthetic: counted in the train.tok each generation trained on.
+  const fs::path dir = fresh_dir("run-train-size");
+  std::string config = kConfig;
+  config = config.substr(0, config.find("[[arm]]"));
+  config += "[mix]\nregime = \"accumulate\"\ntrain_size = \"tokens:3000\"\nsynthetic_share = 0.1\n";
+  write_text(dir / "share.toml", config);
+  const auto r = run(dir / "share.toml", dir / "run");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (int k = 1; k <= 2; ++k) {
+    const fs::path gen = dir / "run" / "default" / "seed-0" / ("gen-" + std::to_string(k));
+    const nlohmann::json set = nlohmann::json::parse(read_file(gen / "train_set.json"));
+    const collapse::TokenFile tokens(gen / "train.tok");
+    EXPECT_EQ(set["train_size"], "tokens:3000");
+    EXPECT_EQ(tokens.documents(), set["total_documents"].get<std::int64_t>());
+    EXPECT_EQ(tokens.tokens(), set["total_tokens"].get<std::int64_t>());
+    // train.tok holds the real documents first, then the synthetic ones.
+    const auto real_documents = set["real"]["documents"].get<std::int64_t>();
+    std::int64_t real = 0, synthetic = 0, longest_real = 0;
+    for (std::int64_t d = 0; d < tokens.documents(); ++d) {
+      const std::int64_t n = tokens.document_length(d);
+      if (d < real_documents) {
+        real += n;
+        longest_real = std::max(longest_real, n);
+      } else {
+        synthetic += n;
+      }
+    }
+    EXPECT_EQ(real, set["real"]["tokens"].get<std::int64_t>());
+    // Each part reaches its share and passes it by less than one of its documents.
+    EXPECT_GE(synthetic, 300) << k;
+    EXPECT_LT(synthetic, 300 + 24) << k;  // a synthetic document has at most max_tokens = 24
+    EXPECT_GE(real, 2700) << k;
+    EXPECT_LT(real, 2700 + longest_real) << k;
+  }
 }
 
 TEST(ExperimentRun, SweepWritesASlurmArrayOverArmsAndSeeds) {

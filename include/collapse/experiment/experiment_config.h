@@ -40,11 +40,11 @@ namespace collapse {
 //                       or "tokens:N" (whole batches of documents until at least N tokens)
 //   mix.synthetic:      "all" (every synthetic document), an integer N or "tokens:N"
 struct SizeSpec {
-  enum class Kind { documents, tokens, same, all };
+  enum class Kind { documents, tokens, same, all, pool };
   Kind kind = Kind::same;
   std::int64_t count = 0;  // for documents and tokens, >= 1
 
-  // "same", "all", "tokens:N", or the count of documents as a decimal string.
+  // "same", "all", "pool", "tokens:N", or the count of documents as a decimal string.
   std::string to_string() const;
   bool operator==(const SizeSpec&) const = default;
 };
@@ -131,6 +131,14 @@ struct MixSettings {
   double real_fraction = 0.0;         // share of the real train documents kept, in [0, 1]
   std::int64_t fresh_documents = 0;   // fresh real documents per generation (regime fresh)
   SizeSpec synthetic{SizeSpec::Kind::all, 0};
+  // The training set of generations >= 1 (mixer.h): the regime's whole pool ("pool"), or a
+  // seeded draw from it of N documents, "tokens:N", or "same" (generation 0's size in tokens).
+  SizeSpec train_size{SizeSpec::Kind::pool, 0};
+  std::int64_t real_documents = 0;  // real documents kept (replace, fresh): real_fraction by count
+  double synthetic_share = -1.0;    // share of the drawn tokens that is synthetic; < 0: off
+  // "accumulate regime, real_fraction 0, train_size same": the keys that shape the mix, for the
+  // plan and the report (defaults of the newer keys left out).
+  std::string describe() const;
   bool operator==(const MixSettings&) const = default;
 };
 
