@@ -186,13 +186,15 @@ std::vector<std::int32_t> TokenFile::document(std::int64_t d) const {
 }
 
 std::vector<std::int32_t> document_stream(const TokenFile& file, std::int32_t bos,
-                                          std::int32_t eos) {
+                                          std::int32_t eos, std::vector<std::int64_t>* ends) {
   std::vector<std::int32_t> stream;
   stream.reserve(static_cast<std::size_t>(file.tokens() + 2 * file.documents()));
+  if (ends) ends->clear();
   for (std::int64_t d = 0; d < file.documents(); ++d) {
     if (d == 0 || bos != eos) stream.push_back(bos);
     file.append_document(d, stream);
     stream.push_back(eos);
+    if (ends) ends->push_back(static_cast<std::int64_t>(stream.size()));
   }
   return stream;
 }

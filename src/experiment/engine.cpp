@@ -240,6 +240,12 @@ void train_generation(const ArmRun& r, std::int64_t k, const std::optional<fs::p
   }
   o.context = s.model.pretrained.empty() ? 0 : s.model.context;  // the window, at most the model's
   o.train_tokens = tokens;
+  if (k > 0) {  // generation 0 trains on real data only: nothing to weigh
+    o.real_weight = s.train.real_weight;
+    o.synthetic_weight = s.train.synthetic_weight;
+    // train.tok holds the real documents first (build_training_set).
+    o.real_documents = read_generation_json(r.gen(k) / "train_set.json").at("real").at("documents").get<std::int64_t>();
+  }
   // gen0_steps fixes generation 0's length even when later generations train by epochs.
   const bool by_steps = s.train.epochs <= 0 || (k == 0 && s.train.gen0_steps > 0);
   o.steps = by_steps ? s.train.steps_for(k) : 0;
@@ -391,7 +397,10 @@ void score_and_curate(const ArmRun& r, std::int64_t k, GPT& model, GPT& gen0, co
   if (!s.score.metrics.empty()) {  // test_perplexity is measured above, the rest by score_corpus
     std::vector<std::string> corpus_metrics;
     for (const std::string& name : s.score.metrics) {
-      if (find_metric(name)->source != MetricSource::generation_model) corpus_metrics.push_back(name);
+      const MetricSource source = find_metric(name)->source;
+      if (source != MetricSource::generation_model && source != MetricSource::training_set) {
+        corpus_metrics.push_back(name);
+      }
     }
     options.metrics = corpus_metrics;
   }
@@ -407,6 +416,12 @@ void score_and_curate(const ArmRun& r, std::int64_t k, GPT& model, GPT& gen0, co
 
   json metrics = {{"test_perplexity", test.perplexity()}};
   for (const auto& [name, value] : scores.metrics.items()) metrics[name] = value;
+  // The training set's composition, recorded like the test perplexity whatever [score] lists.
+  const json train_set = read_generation_json(r.gen(k) / "train_set.json");
+  std::int64_t synthetic_tokens = 0;
+  for (const json& part : train_set.at("synthetic")) synthetic_tokens += part.at("tokens").get<std::int64_t>();
+  metrics["train_real_tokens"] = train_set.at("real").at("tokens").get<std::int64_t>();
+  metrics["train_synthetic_tokens"] = synthetic_tokens;
   json sizes = scores.sizes;
   sizes["test_tokens"] = test.tokens;
   json record = {{"experiment", r.config.name}, {"arm", r.arm.name},  {"seed", r.seed},

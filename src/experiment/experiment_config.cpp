@@ -369,6 +369,10 @@ std::vector<Field> build_schema() {
                                     train_inits()));
   f.push_back(integer_field("train.gen0_steps", [](ExperimentSettings& s) -> auto& { return s.train.gen0_steps; }, 0, kMax,
                             "an integer >= 0 (0 = steps)"));
+  f.push_back(number_field("train.real_weight", [](ExperimentSettings& s) -> auto& { return s.train.real_weight; },
+                           0.0, 1e6, false, false, "a number >= 0"));
+  f.push_back(number_field("train.synthetic_weight", [](ExperimentSettings& s) -> auto& { return s.train.synthetic_weight; },
+                           0.0, 1e6, false, false, "a number >= 0"));
 
   // [generate]
   f.push_back(size_field("generate.documents", [](ExperimentSettings& s) -> auto& { return s.generate.documents; },
@@ -699,6 +703,10 @@ void check_settings(const ExperimentSettings& s, const std::string& what) {
     fail("{}: [mix] fresh_documents is only used with regime = \"fresh\" (regime is \"{}\"): "
          "set it to 0, got {}",
          what, to_string(s.mix.regime), s.mix.fresh_documents);
+  }
+  if (s.train.real_weight == 0.0 && s.train.synthetic_weight == 0.0) {
+    fail("{}: [train] real_weight and synthetic_weight are both 0: no token would be learned from",
+         what);
   }
   if (s.mix.real_documents > 0 && s.mix.real_fraction > 0.0) {
     fail("{}: [mix] real_documents = {} and real_fraction = {} both say how much real data is kept: "

@@ -75,6 +75,19 @@ std::vector<MetricInfo> build_catalog() {
     m.source = MetricSource::reference_model;
     c.push_back(std::move(m));
   }
+  const std::vector<MetricInfo> training_set = {
+      {"train_real_tokens", "Real training tokens", "tokens",
+       "tokens of real documents in the training set the generation's model trained on "
+       "(train_set.json)"},
+      {"train_synthetic_tokens", "Synthetic training tokens", "tokens",
+       "tokens of synthetic documents in the training set the generation's model trained on "
+       "(train_set.json)"},
+  };
+  for (MetricInfo m : training_set) {
+    m.source = MetricSource::training_set;
+    m.low = 0.0;
+    c.push_back(std::move(m));
+  }
   for (MetricInfo& m : c) {
     const std::string& n = m.name;
     if (n.find("perplexity") != std::string::npos || n.starts_with("ppl_")) {

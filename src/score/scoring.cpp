@@ -41,6 +41,11 @@ void check_score_metrics(const std::vector<std::string>& names, bool with_model,
            "`collapse eval` and `collapse run` measure; a synthetic corpus's metrics are {}",
            what, name, fmt::join(all, ", "));
     }
+    if (m && m->source == MetricSource::training_set) {
+      fail("{}: '{}' describes the training set of a generation of `collapse run`; a synthetic "
+           "corpus's metrics are {}",
+           what, name, fmt::join(all, ", "));
+    }
     if (!m) fail("{}: unknown metric '{}' (known: {})", what, name, fmt::join(all, ", "));
     if (!with_model && m->source == MetricSource::reference_model) {
       fail("{}: metric '{}' needs a reference model ({})", what, name, model_what);

@@ -45,6 +45,9 @@ json TrainOptions::to_json() const {
           {"seed", seed}};
   // Absent when 0, so runs from before the key resume.
   if (context > 0) j["context"] = context;
+  if (real_weight != 1.0 || synthetic_weight != 1.0) {  // likewise absent when off
+    j["source_weights"] = {{"real", real_weight}, {"synthetic", synthetic_weight}, {"real_documents", real_documents}};
+  }
   return j;
 }
 
@@ -228,8 +231,18 @@ TrainResult train(const TrainOptions& options, const std::function<void(const St
     fail("{}: vocabulary size {} does not match the dataset's {}", train_file.path().string(),
          train_file.vocab_size(), data.vocab_size());
   }
+  std::vector<std::int64_t> document_ends;
   const std::vector<std::int32_t> train_stream =
-      document_stream(train_file, data.tokenizer().bos_id(), data.tokenizer().eos_id());
+      document_stream(train_file, data.tokenizer().bos_id(), data.tokenizer().eos_id(), &document_ends);
+  // Per-source weights: the stream position where the synthetic documents begin.
+  const bool weighted = options.real_weight != 1.0 || options.synthetic_weight != 1.0;
+  if (options.real_documents > train_file.documents()) {
+    fail("{}: {} real documents asked for, but the training data holds {}", train_file.path().string(),
+         options.real_documents, train_file.documents());
+  }
+  const std::int64_t real_end = options.real_documents < 0   ? static_cast<std::int64_t>(train_stream.size())
+                                : options.real_documents == 0 ? 0
+                                                              : document_ends[static_cast<std::size_t>(options.real_documents - 1)];
   const std::vector<std::int32_t> valid_stream =
       document_stream(data.split("valid"), data.tokenizer().bos_id(), data.tokenizer().eos_id());
   const bool can_eval = valid_stream.size() >= 2;
@@ -288,16 +301,21 @@ TrainResult train(const TrainOptions& options, const std::function<void(const St
     optimizer->zero_grad();
     double loss_sum = 0.0;
     for (std::int64_t micro = 0; micro < options.grad_accum; ++micro) {
+      std::vector<std::int64_t> starts;
       const at::Tensor batch =
-          training_windows(train_stream, C, options.batch_size, step, micro, options.seed).to(device);
+          training_windows(train_stream, C, options.batch_size, step, micro, options.seed, &starts).to(device);
       at::Tensor logits;
       {
         AutocastScope autocast(device);
         logits = model->forward(batch.narrow(1, 0, C));
       }
+      const at::Tensor flat_logits = logits.to(at::kFloat).reshape({-1, config.vocab_size});
+      const at::Tensor targets = batch.narrow(1, 1, C).reshape({-1});
       const at::Tensor loss =
-          at::cross_entropy_loss(logits.to(at::kFloat).reshape({-1, config.vocab_size}),
-                                 batch.narrow(1, 1, C).reshape({-1})) /
+          (weighted ? weighted_token_loss(flat_logits, targets,
+                                          source_weights(starts, C, real_end, options.real_weight,
+                                                         options.synthetic_weight).to(device))
+                    : at::cross_entropy_loss(flat_logits, targets)) /
           static_cast<double>(options.grad_accum);
       const double value = loss.item<double>();
       if (!std::isfinite(value)) diverged(step, "the loss", value, lr);

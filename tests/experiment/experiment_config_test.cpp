@@ -264,6 +264,10 @@ TEST(ExperimentConfig, ChecksAcrossKeys) {
             "or \"same\", got \"all\"");
   EXPECT_EQ(error_of("name = \"x\"\n[mix]\nsynthetic_share = 1.5\n"),
             "exp.toml: [mix] synthetic_share must be \"off\" or a number in [0, 1], got 1.5");
+  EXPECT_EQ(error_of("name = \"x\"\n[train]\nreal_weight = 0\nsynthetic_weight = 0\n"),
+            "exp.toml: [train] real_weight and synthetic_weight are both 0: no token would be learned from");
+  EXPECT_EQ(error_of("name = \"x\"\n[train]\nsynthetic_weight = -1\n"),
+            "exp.toml: [train] synthetic_weight must be a number >= 0, got -1");
   const ExperimentConfig subsample =
       parse("name = \"x\"\n[mix]\nregime = \"accumulate\"\ntrain_size = \"same\"\nsynthetic_share = 0.25\n");
   EXPECT_EQ(subsample.arm("default").settings.mix.train_size.kind, SizeSpec::Kind::same);

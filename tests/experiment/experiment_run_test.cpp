@@ -145,6 +145,8 @@ TEST(ExperimentRun, TrainSizeAndSyntheticShareDrawTheAskedTokensFromTheAccumulat
   std::string config = kConfig;
   config = config.substr(0, config.find("[[arm]]"));
   config += "[mix]\nregime = \"accumulate\"\ntrain_size = \"tokens:3000\"\nsynthetic_share = 0.1\n";
+  // With the synthetic tokens' loss weighted down (the training set is the same either way).
+  config.replace(config.find("[train]\n"), 8, "[train]\nreal_weight = 1.0\nsynthetic_weight = 0.25\n");
   write_text(dir / "share.toml", config);
   const auto r = run(dir / "share.toml", dir / "run");
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;

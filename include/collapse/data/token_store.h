@@ -67,8 +67,10 @@ class TokenFile {
 // Where BOS and EOS are one token (GPT-2's <|endoftext|>, a tokenizer without BOS), documents
 // share it: EOS d_1 EOS d_2 EOS ..., never two in a row, so no trivial EOS -> EOS prediction is
 // trained on or scored.
+// With `ends`, also where each document's part of the stream ends: (*ends)[d] is the stream's
+// length once document d is in (its EOS included).
 std::vector<std::int32_t> document_stream(const TokenFile& file, std::int32_t bos,
-                                          std::int32_t eos);
+                                          std::int32_t eos, std::vector<std::int64_t>* ends = nullptr);
 
 // The documents as one text: `before`, every document's tokens in file order, `after`, with no
 // boundary tokens between documents (what a tokenizer gives for the texts joined, minus the

@@ -103,6 +103,9 @@ struct TrainSettings {
   std::int64_t eval_every = 100;   // steps between valid-loss evaluations (best checkpoint)
   TrainInit init = TrainInit::scratch;  // what generations >= 1 start from
   std::int64_t gen0_steps = 0;     // steps for generation 0; 0 = `steps`
+  // Per-source loss weights of generations >= 1 (trainer.h): each token's loss weighs by its
+  // document's source; (1, 1) is the plain loss.
+  double real_weight = 1.0, synthetic_weight = 1.0;
   // Steps of generation k (ignores epochs).
   std::int64_t steps_for(std::int64_t generation) const {
     return generation == 0 && gen0_steps > 0 ? gen0_steps : steps;

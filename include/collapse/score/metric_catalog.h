@@ -16,6 +16,7 @@ enum class MetricSource {
   generation_model,  // the generation's own model, on the real test split (`collapse eval`; run)
   corpus,            // the synthetic corpus's tokens and text, against the real test split
   reference_model,   // the synthetic corpus under a reference model (the generation-0 model)
+  training_set,      // what the generation trained on (train_set.json; `collapse run` only)
 };
 
 struct MetricInfo {
@@ -31,8 +32,8 @@ struct MetricInfo {
 };
 
 // Every known metric, in order: the test perplexity first, then diversity, coverage,
-// distribution distances, and what is measured under the reference model (precision/recall,
-// the synthetic documents' perplexity).
+// distribution distances, what is measured under the reference model (precision/recall, the
+// synthetic documents' perplexity), and the training set's composition.
 const std::vector<MetricInfo>& metric_catalog();
 
 // The catalog entry of `name`, or nullptr for a name the catalog does not know.

@@ -33,6 +33,12 @@ struct TrainOptions {
   // Train on this token file (same tokenizer) instead of the dataset's train split: the mixed
   // real + synthetic training set of an experiment generation. Valid stays the real valid split.
   std::optional<std::filesystem::path> train_tokens;
+  // Per-source loss weights: the first `real_documents` documents of the training data are real
+  // (-1: all of them), the rest synthetic, and each target token's loss is weighted by its
+  // source (batches.h's weighted_token_loss). (1, 1) is the plain mean loss. The valid loss is
+  // never weighted.
+  std::int64_t real_documents = -1;
+  double real_weight = 1.0, synthetic_weight = 1.0;
   std::int64_t steps = 0;       // 0: derive from `epochs`
   double epochs = 0.0;          // passes over the train stream (steps * batch * accum * context)
   std::int64_t batch_size = 16;
