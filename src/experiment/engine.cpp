@@ -16,6 +16,7 @@
 #include "collapse/generate/samples_file.h"
 #include "collapse/model/device.h"
 #include "collapse/model/load_model.h"
+#include "collapse/score/detector_features.h"
 #include "collapse/score/document_perplexity.h"
 #include "collapse/score/metric_catalog.h"
 #include "collapse/score/scoring.h"
@@ -37,7 +38,10 @@ using json = nlohmann::json;
 namespace {
 
 // Seeds of the phases of (seed, generation): independent streams from one experiment seed.
-enum Stream : std::uint64_t { kTrainSeed = 1, kSampleSeed = 2, kBleuSeed = 3, kMinHashSeed = 4 };
+enum Stream : std::uint64_t {
+  kTrainSeed = 1, kSampleSeed = 2, kBleuSeed = 3, kMinHashSeed = 4,
+  kOracleSeed = 5, kVerifierErrorSeed = 6, kResampleSeed = 7, kDetectorSeed = 8,
+};
 std::uint64_t phase_seed(std::uint64_t seed, std::int64_t generation, Stream stream) {
   // 53 bits: exact in the JSON/TOML numbers the seeds are recorded in.
   return random_key(seed, {static_cast<std::uint64_t>(generation), stream}) >> 11;
@@ -225,8 +229,8 @@ std::optional<fs::path> build_training_set(const ArmRun& r, std::int64_t k) {
   return file;
 }
 
-// Step 2.
-void train_generation(const ArmRun& r, std::int64_t k, const std::optional<fs::path>& tokens) {
+// The options generation k trains with (k = 0: the real train split alone).
+TrainOptions training_options(const ArmRun& r, std::int64_t k, const std::optional<fs::path>& tokens) {
   const ExperimentSettings& s = r.s();
   TrainOptions o;
   o.data = r.data.dir();
@@ -257,33 +261,81 @@ void train_generation(const ArmRun& r, std::int64_t k, const std::optional<fs::p
   o.seed = phase_seed(r.seed, k, kTrainSeed);
   o.device = r.device.str();
   o.names = [&r](const std::string& key) { return r.setting("train", key); };
-  auto train_into = [&](const fs::path& out) {
-    o.out = out;
-    Progress progress(r.tag(k) + " train", 0, "steps");
-    train(o, [&](const StepReport& step) {
-      progress.update(step.step, fmt::format("step {}/{} loss {:.3f}", step.step, step.total_steps, step.loss));
-      if (step.step * 2 >= step.total_steps) fault_point("train", k);
-    });
-    progress.finish();
-  };
-  if (k > 0) {
-    train_into(r.gen(k) / "model");
-    return;
-  }
-  // Generation 0 is the same model in every arm whose generation-0 training is the same: trained
-  // once per run folder (train_once.h), under RUN/shared/.
+  return o;
+}
+
+// Trains with `o` into `out`, showing progress as `what` ("train", "oracle"); SIGKILLs itself
+// halfway through at fault point `what`@k.
+void train_with_progress(const ArmRun& r, std::int64_t k, TrainOptions o, const fs::path& out,
+                         const std::string& what) {
+  o.out = out;
+  Progress progress(r.tag(k) + " " + what, 0, "steps");
+  train(o, [&](const StepReport& step) {
+    progress.update(step.step, fmt::format("step {}/{} loss {:.3f}", step.step, step.total_steps, step.loss));
+    if (step.step * 2 >= step.total_steps) fault_point(what.c_str(), k);
+  });
+  progress.finish();
+}
+
+// A model trained on real data only (generation 0, the oracle verifier) is the same model in every
+// arm whose options are the same: trained once per run folder (train_once.h), under RUN/shared/.
+void train_shared(const ArmRun& r, std::int64_t k, const TrainOptions& o, const std::string& name,
+                  const fs::path& out, const std::string& what) {
   json identity = o.to_json();
   identity["device"] = o.device;
   identity["results_version"] = kResultsVersion;  // never reuse a model another version trained
   identity["tokenizer"] = r.data.tokenizer_fingerprint();
-  identity["train_documents"] = tokens ? sha256_file(*tokens) : std::string("the real train split");
+  identity["train_documents"] = o.train_tokens ? sha256_file(*o.train_tokens) : std::string("the real train split");
   const std::string who = fmt::format("{} seed {}", r.arm.name, r.seed);
-  const TrainOnceResult shared =
-      train_once(r.run / "shared", "gen0", identity, who, r.gen(0) / "model", train_into);
+  const TrainOnceResult shared = train_once(r.run / "shared", name, identity, who, out, [&](const fs::path& dir) {
+    train_with_progress(r, k, o, dir, what);
+  });
   if (!shared.trained_here) {
-    std::fprintf(stderr, "%s train: the same generation-0 model was trained by %s (%s), reused\n",
-                 r.tag(k).c_str(), shared.trained_by.c_str(), shared.shared.string().c_str());
+    std::fprintf(stderr, "%s %s: the same %s model was trained by %s (%s), reused\n", r.tag(k).c_str(),
+                 what.c_str(), name == "gen0" ? "generation-0" : name.c_str(), shared.trained_by.c_str(),
+                 shared.shared.string().c_str());
   }
+}
+
+// Step 2.
+void train_generation(const ArmRun& r, std::int64_t k, const std::optional<fs::path>& tokens) {
+  const TrainOptions o = training_options(r, k, tokens);
+  if (k > 0) {
+    train_with_progress(r, k, o, r.gen(k) / "model", "train");
+    return;
+  }
+  train_shared(r, k, o, "gen0", r.gen(0) / "model", "train");
+}
+
+// The oracle verifier of this seed ([curate] verifier = "oracle"): trained like generation 0 on
+// the real train split, with its own seed stream, steps and preset; kept in SEED/oracle (shared
+// across arms through RUN/shared like generation 0). Generation k asks for it first.
+fs::path oracle_model(const ArmRun& r, std::int64_t k) {
+  const fs::path dir = r.gen(0).parent_path() / "oracle";
+  if (fs::exists(dir)) return dir;
+  const CurateSettings& c = r.s().curate;
+  TrainOptions o = training_options(r, 0, std::nullopt);
+  o.seed = phase_seed(r.seed, 0, kOracleSeed);
+  if (!c.oracle_preset.empty()) {
+    o.preset = c.oracle_preset;
+    ModelSettings shape;  // the preset alone: [model]'s shape overrides belong to the arm's models
+    shape.preset = c.oracle_preset;
+    shape.context = r.s().model.context;
+    o.model = shape.resolve(r.data.vocab_size());
+  }
+  if (c.oracle_steps > 0) {
+    o.steps = c.oracle_steps;
+    o.epochs = 0.0;
+  }
+  o.names = [&r](const std::string& key) {
+    return key == "steps" ? r.setting("curate", "oracle_steps") : r.setting("train", key);
+  };
+  // Trained into a partial folder and renamed: SEED/oracle exists only whole.
+  const fs::path partial = r.gen(0).parent_path() / "oracle.partial";
+  fs::remove_all(partial);
+  train_shared(r, k, o, "oracle", partial, "oracle");
+  fs::rename(partial, dir);
+  return dir;
 }
 
 // Step 3.
@@ -398,7 +450,7 @@ void score_and_curate(const ArmRun& r, std::int64_t k, GPT& model, GPT& gen0, co
     std::vector<std::string> corpus_metrics;
     for (const std::string& name : s.score.metrics) {
       const MetricSource source = find_metric(name)->source;
-      if (source != MetricSource::generation_model && source != MetricSource::training_set) {
+      if (source == MetricSource::corpus || source == MetricSource::reference_model) {
         corpus_metrics.push_back(name);
       }
     }
@@ -433,22 +485,73 @@ void score_and_curate(const ArmRun& r, std::int64_t k, GPT& model, GPT& gen0, co
   if (k == 0) record["real_rank_frequency"] = {{"frequencies", rank_frequency(real)}};
 
   // Curation of this corpus, for the generations that train on it.
-  std::vector<double> ppl = scores.document_perplexities;
-  if (curation_needs_perplexities(s.curate) && ppl.size() != samples.documents.size()) {
-    progress.update(++step, "perplexity for curation");
-    std::vector<std::vector<std::int32_t>> docs;
-    for (const auto& d : samples.documents) docs.push_back(d.tokens);
-    ppl = perplexities_of(document_perplexities(gen0, docs, r.data.tokenizer().bos_id(),
-                                                    r.data.tokenizer().eos_id(), r.device, 8192, {},
-                                                    s.model.context));
+  std::vector<std::vector<std::int32_t>> docs;
+  for (const auto& d : samples.documents) docs.push_back(d.tokens);
+  const CurateSettings& c = s.curate;
+  json verifier = {{"verifier", c.verifier}};
+  std::vector<double> ppl;
+  if (curation_needs_perplexities(c)) {
+    // The verifier: the generation-0 model (whose perplexities scoring may have measured
+    // already), the oracle, or a model folder.
+    std::optional<LoadedModel> other;
+    if (c.verifier_kind() == VerifierKind::oracle) {
+      progress.update(++step, "oracle verifier");
+      other = load_model(oracle_model(r, k), r.device);
+      verifier["model"] = (r.gen(0).parent_path() / "oracle").string();
+    } else if (!c.verifier_kind()) {
+      other = load_model(c.verifier, r.device);
+      check_model_fits_dataset(other->meta, r.data, r.setting("curate", "verifier") + " " + c.verifier);
+      verifier["model"] = c.verifier;
+    } else {
+      verifier["model"] = (r.gen(0) / "model").string();
+      if (scores.document_perplexities.size() == samples.documents.size()) ppl = scores.document_perplexities;
+    }
+    if (ppl.empty()) {
+      progress.update(++step, "perplexity under the verifier");
+      GPT& model = other ? other->model : gen0;
+      const std::int64_t window = std::min(window_within(model->config(), 0, "the verifier's window"),
+                                           s.model.window(model->config()));
+      ppl = perplexities_of(document_perplexities(model, docs, r.data.tokenizer().bos_id(),
+                                                  r.data.tokenizer().eos_id(), r.device, 8192, {}, window));
+    }
   }
-  const Curated curated = curate(s.curate, synthetic, ppl, phase_seed(r.seed, k, kMinHashSeed));
+  json detector = nullptr;
+  const DocumentWeights weigh = [&](const std::vector<std::int64_t>& kept) {
+    progress.update(++step, "real-vs-synthetic detector");
+    std::vector<std::vector<std::int32_t>> kept_docs;
+    for (const std::int64_t d : kept) kept_docs.push_back(docs[static_cast<std::size_t>(d)]);
+    RealSyntheticDetector fitted;
+    try {
+      fitted = fit_real_synthetic_detector(gen0, TokenCorpus::from_file(r.data.split("valid")), kept_docs,
+                                           r.data.tokenizer().bos_id(), r.device, s.model.context,
+                                           phase_seed(r.seed, k, kDetectorSeed));
+    } catch (const Error& e) {
+      fail("{} (real: windows of the valid split): {}; raise [corpus] valid_fraction or the documents "
+           "generated",
+           r.setting("curate", "resample = \"detector\""), e.what());
+    }
+    const std::vector<double> weights = importance_weights(fitted.fit.synthetic_logits, c.resample_clip);
+    detector = to_json(fitted);
+    detector["clip"] = c.resample_clip;
+    detector["clipped"] = std::count(weights.begin(), weights.end(), c.resample_clip);
+    metrics["detector_accuracy"] = fitted.fit.accuracy;
+    return weights;
+  };
+  const CurationSeeds seeds{phase_seed(r.seed, k, kMinHashSeed), phase_seed(r.seed, k, kVerifierErrorSeed),
+                            phase_seed(r.seed, k, kResampleSeed)};
+  const Curated curated = curate(c, synthetic, ppl, seeds, weigh);
+  record["metrics"] = metrics;
   record["curation"] = {{"kept", curated.kept.size()}, {"removed", curated.removed}};
-  write_file_atomic(r.gen(k) / "curated.json",
-                    json({{"kept", curated.kept},
-                          {"removed", curated.removed},
-                          {"documents", samples.documents.size()}})
-                            .dump() + "\n");
+  json curated_record = {{"kept", curated.kept}, {"removed", curated.removed}, {"documents", samples.documents.size()}};
+  if (curation_needs_perplexities(c)) {
+    curated_record["verifier"] = verifier;
+    if (c.verifier_error > 0.0) {
+      curated_record["verifier_error"] = c.verifier_error;
+      curated_record["flipped"] = curated.flipped;
+    }
+  }
+  if (!detector.is_null()) curated_record["detector"] = detector;
+  write_file_atomic(r.gen(k) / "curated.json", curated_record.dump() + "\n");
   write_file_atomic(r.gen(k) / "metrics.json", record.dump(1) + "\n");
   progress.finish(fmt::format("test perplexity {:.2f}", test.perplexity()));
 }

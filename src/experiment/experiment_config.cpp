@@ -8,6 +8,7 @@
 #include <string_view>
 #include <utility>
 
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
 
 #include "collapse/data/corpus.h"
@@ -44,6 +45,23 @@ std::string MixSettings::describe() const {
   return out;
 }
 
+std::string CurateSettings::describe() const {
+  std::vector<std::string> verifier_steps, steps;
+  if (best_of_k > 1) verifier_steps.push_back(fmt::format("best_of_k {}", best_of_k));
+  if (ppl_filter_enabled()) verifier_steps.push_back(fmt::format("ppl_filter [{}, {}]", ppl_filter_low, ppl_filter_high));
+  if (keep_top < 1.0) verifier_steps.push_back(fmt::format("keep_top {}", keep_top));
+  if (!verifier_steps.empty()) {
+    if (verifier_error > 0.0) verifier_steps.push_back(fmt::format("verifier_error {}", verifier_error));
+    const std::string by = verifier_kind() == VerifierKind::gen0     ? "the gen-0 model"
+                           : verifier_kind() == VerifierKind::oracle ? "the oracle verifier"
+                                                                     : "the verifier " + verifier;
+    steps.push_back(fmt::format("{} by {}", fmt::join(verifier_steps, ", "), by));
+  }
+  if (dedup != Dedup::none) steps.push_back(to_string(dedup) + " dedup");
+  if (resample != Resample::none) steps.push_back(fmt::format("resample by {} (clip {})", to_string(resample), resample_clip));
+  return steps.empty() ? "none" : fmt::format("{}", fmt::join(steps, "; "));
+}
+
 namespace {
 // corpus.tokenizer's name for [model] pretrained's tokenizer.
 constexpr const char* kPretrained = "pretrained";
@@ -67,11 +85,27 @@ constexpr Named<Dedup> kDedupModes[] = {
     {Dedup::exact, "exact", "drop documents whose tokens equal an earlier kept one's"},
     {Dedup::minhash, "minhash", "drop near-duplicates by MinHash-estimated Jaccard similarity"},
 };
+constexpr Named<Resample> kResampleModes[] = {
+    {Resample::none, "none", "the curated documents as they are"},
+    {Resample::detector, "detector",
+     "redraw them by a real-vs-synthetic detector's importance weights (Drayson & Lampos)"},
+};
+constexpr Named<VerifierKind> kVerifierKinds[] = {
+    {VerifierKind::gen0, "gen0", "the generation-0 model"},
+    {VerifierKind::oracle, "oracle",
+     "a model trained once per seed on the real train split ([curate] oracle_steps, oracle_preset)"},
+};
 }  // namespace
 
 std::span<const Named<TrainInit>> train_inits() { return kTrainInits; }
 std::span<const Named<MixRegime>> mix_regimes() { return kMixRegimes; }
 std::span<const Named<Dedup>> dedup_modes() { return kDedupModes; }
+std::span<const Named<Resample>> resample_modes() { return kResampleModes; }
+std::span<const Named<VerifierKind>> verifier_kinds() { return kVerifierKinds; }
+
+std::optional<VerifierKind> CurateSettings::verifier_kind() const {
+  return find_named(verifier_kinds(), verifier);
+}
 
 bool GenerateSettings::unconditional() const {
   return PromptSpec::read(prompt)->kind == PromptSpec::Kind::bos;
@@ -435,6 +469,44 @@ std::vector<Field> build_schema() {
                }});
 
   // [curate]
+  std::vector<std::string> verifier_names;
+  for (const auto& v : verifier_kinds()) verifier_names.push_back(fmt::format("\"{}\"", v.name));
+  f.push_back({"curate.verifier", fmt::format("{} or a model folder's path", fmt::join(verifier_names, ", ")),
+               [](const ExperimentSettings& s) { return json(s.curate.verifier); },
+               [](ExperimentSettings& s, const json& v, const Env& env) {
+                 if (!v.is_string() || v.get<std::string>().empty()) env.reject(v);
+                 const std::string text = v.get<std::string>();
+                 if (find_named(verifier_kinds(), text)) {
+                   s.curate.verifier = text;
+                   return;
+                 }
+                 const std::string path = resolve_path(text, env.base_dir);
+                 if (!fs::exists(path)) {
+                   fail("{}: {} {}: no model folder or file at {} (nor is it {})", env.what,
+                        env.display(), json(text).dump(), path, names_of(verifier_kinds(), true));
+                 }
+                 s.curate.verifier = path;
+               }});
+  f.push_back(integer_field("curate.oracle_steps", [](ExperimentSettings& s) -> auto& { return s.curate.oracle_steps; },
+                            0, kMax, "an integer >= 0 (0 = generation 0's steps)"));
+  f.push_back({"curate.oracle_preset", "\"\" ([model] preset) or " + quoted_list(ModelConfig::preset_names()),
+               [](const ExperimentSettings& s) { return json(s.curate.oracle_preset); },
+               [](ExperimentSettings& s, const json& v, const Env& env) {
+                 if (!v.is_string()) env.reject(v);
+                 const std::string name = v.get<std::string>();
+                 const auto names = ModelConfig::preset_names();
+                 if (!name.empty() && std::find(names.begin(), names.end(), name) == names.end()) env.reject(v);
+                 s.curate.oracle_preset = name;
+               }});
+  f.push_back(integer_field("curate.best_of_k", [](ExperimentSettings& s) -> auto& { return s.curate.best_of_k; }, 1, 1024,
+                            "an integer in [1, 1024] (1 = off)"));
+  f.push_back({"curate.best_of_metric", "\"ppl\" (lowest perplexity under the verifier)",
+               [](const ExperimentSettings& s) { return json(s.curate.best_of_metric); },
+               [](ExperimentSettings& s, const json& v, const Env& env) {
+                 if (v != "ppl") env.reject(v);
+                 s.curate.best_of_metric = v.get<std::string>();
+               }});
+
   f.push_back({"curate.ppl_filter", "two quantiles [low, high] with 0 <= low < high <= 1",
                [](const ExperimentSettings& s) {
                  return json::array({s.curate.ppl_filter_low, s.curate.ppl_filter_high});
@@ -448,21 +520,20 @@ std::vector<Field> build_schema() {
                  s.curate.ppl_filter_low = lo;
                  s.curate.ppl_filter_high = hi;
                }});
+  f.push_back(number_field("curate.keep_top", [](ExperimentSettings& s) -> auto& { return s.curate.keep_top; },
+                           0.0, 1.0, true, false, "a number in (0, 1] (1 = off)"));
+  f.push_back(number_field("curate.verifier_error", [](ExperimentSettings& s) -> auto& { return s.curate.verifier_error; },
+                           0.0, 1.0, false, false, "a number in [0, 1]"));
   f.push_back(enum_field<Dedup>("curate.dedup", [](ExperimentSettings& s) -> auto& { return s.curate.dedup; },
                                 dedup_modes()));
   f.push_back(number_field("curate.minhash_threshold", [](ExperimentSettings& s) -> auto& { return s.curate.minhash_threshold; },
                            0.0, 1.0, true, false, "a number in (0, 1]"));
   f.push_back(integer_field("curate.minhash_ngram", [](ExperimentSettings& s) -> auto& { return s.curate.minhash_ngram; }, 1, 64,
                             "an integer in [1, 64]"));
-  f.push_back(integer_field("curate.best_of_k", [](ExperimentSettings& s) -> auto& { return s.curate.best_of_k; }, 1, 1024,
-                            "an integer in [1, 1024] (1 = off)"));
-  f.push_back({"curate.best_of_metric", "\"ppl\" (lowest perplexity under the gen-0 model)",
-               [](const ExperimentSettings& s) { return json(s.curate.best_of_metric); },
-               [](ExperimentSettings& s, const json& v, const Env& env) {
-                 if (v != "ppl") env.reject(v);
-                 s.curate.best_of_metric = v.get<std::string>();
-               }});
-
+  f.push_back(enum_field<Resample>("curate.resample", [](ExperimentSettings& s) -> auto& { return s.curate.resample; },
+                                   resample_modes()));
+  f.push_back(number_field("curate.resample_clip", [](ExperimentSettings& s) -> auto& { return s.curate.resample_clip; },
+                           1.0, 1e12, false, false, "a number >= 1"));
   // [score]
   f.push_back({"score.metrics", "\"all\" or a non-empty list of distinct metric names",
                [](const ExperimentSettings& s) {
@@ -655,6 +726,50 @@ void check_pretrained(const ExperimentSettings& s, const std::string& what) {
   }
 }
 
+// The [curate] keys that only mean something together.
+void check_curation(const ExperimentSettings& s, const std::string& what) {
+  const CurateSettings& c = s.curate;
+  const bool verifier_used = c.best_of_k > 1 || c.ppl_filter_enabled() || c.keep_top < 1.0;
+  const CurateSettings defaults;
+  if (!verifier_used && c.verifier != defaults.verifier) {
+    fail("{}: [curate] verifier = {} ranks documents for best_of_k, ppl_filter and keep_top, but none "
+         "of them is on: set one, or remove the verifier",
+         what, json(c.verifier).dump());
+  }
+  if (!verifier_used && c.verifier_error > 0.0) {
+    fail("{}: [curate] verifier_error = {} flips the verifier's keep/drop decisions, but no step uses "
+         "the verifier (best_of_k, ppl_filter, keep_top): set one, or remove verifier_error",
+         what, c.verifier_error);
+  }
+  const bool oracle = c.verifier_kind() == VerifierKind::oracle;
+  if (!oracle && c.oracle_steps != defaults.oracle_steps) {
+    fail("{}: [curate] oracle_steps = {} sizes the oracle verifier, but [curate] verifier is {}: set "
+         "verifier = \"oracle\", or remove oracle_steps",
+         what, c.oracle_steps, json(c.verifier).dump());
+  }
+  if (!oracle && !c.oracle_preset.empty()) {
+    fail("{}: [curate] oracle_preset = {} shapes the oracle verifier, but [curate] verifier is {}: "
+         "set verifier = \"oracle\", or remove oracle_preset",
+         what, json(c.oracle_preset).dump(), json(c.verifier).dump());
+  }
+  if (!c.oracle_preset.empty() && !s.model.pretrained.empty()) {
+    fail("{}: [curate] oracle_preset = {} does not apply with [model] pretrained (the oracle "
+         "fine-tunes the pretrained model, whose shape is its own); remove it",
+         what, json(c.oracle_preset).dump());
+  }
+  if (c.resample == Resample::none && c.resample_clip != defaults.resample_clip) {
+    fail("{}: [curate] resample_clip = {} bounds the detector's weights, but [curate] resample is "
+         "\"none\": set resample = \"detector\", or remove resample_clip",
+         what, c.resample_clip);
+  }
+  const auto& m = s.score.metrics;
+  if (c.resample == Resample::none && std::find(m.begin(), m.end(), "detector_accuracy") != m.end()) {
+    fail("{}: [score] metrics lists detector_accuracy, which the detector of [curate] resample = "
+         "\"detector\" measures, but resample is \"none\"",
+         what);
+  }
+}
+
 // Checks that need several keys at once.
 void check_settings(const ExperimentSettings& s, const std::string& what) {
   s.sampler.validate([&](const std::string& key) { return fmt::format("{}: [sampler] {}", what, key); });
@@ -729,6 +844,7 @@ void check_settings(const ExperimentSettings& s, const std::string& what) {
          "({}): every candidate would be the same",
          what, s.curate.best_of_k, s.sampler.beams > 1 ? "beam search" : "temperature = 0");
   }
+  check_curation(s, what);
 }
 
 json flat_overrides(const json& base, const json& arm) {

@@ -94,12 +94,14 @@ std::string generate_line(const ExperimentSettings& s, std::int64_t times, const
                          "tokens; prompt {}; {}",
                          g.max_tokens, human(static_cast<double>(g.documents.count)), g.prompt,
                          sampler);
-    case SizeSpec::Kind::documents:
-      totals.generate_tokens += static_cast<double>(g.documents.count * g.max_tokens) * times;
-      return fmt::format("generate {} documents x <= {} tokens = <= {} tokens; prompt {}; {}",
-                         g.documents.count, g.max_tokens,
-                         human(static_cast<double>(g.documents.count * g.max_tokens)), g.prompt,
-                         sampler);
+    case SizeSpec::Kind::documents: {
+      // best_of_k writes k candidates per document.
+      const std::int64_t n = g.documents.count * s.curate.best_of_k;
+      totals.generate_tokens += static_cast<double>(n * g.max_tokens) * times;
+      return fmt::format("generate {} documents{} x <= {} tokens = <= {} tokens; prompt {}; {}", n,
+                         s.curate.best_of_k > 1 ? fmt::format(" ({} x best_of_k {})", g.documents.count, s.curate.best_of_k) : "",
+                         g.max_tokens, human(static_cast<double>(n * g.max_tokens)), g.prompt, sampler);
+    }
     default:
       if (!g.unconditional()) {
         // "same" with prompts means one document per prompt (collapse run, generate_generation).
@@ -191,6 +193,25 @@ std::string work_plan(const ExperimentConfig& config, const PlanInputs& in) {
       out += fmt::format("  {:<9} {}\n", range,
                          train_line(s, model, 1, seeds * (s.generations - 1), in, t));
       out += fmt::format("  {:<9} {}\n", "", generate_line(s, seeds * (s.generations - 1), in, t));
+    }
+    out += fmt::format("  {:<9} {}\n", "curate", s.curate.describe());
+    if (s.curate.verifier_kind() == VerifierKind::oracle) {
+      // The oracle trains once per seed on the real train split, like generation 0.
+      ExperimentSettings oracle = s;
+      if (!s.curate.oracle_preset.empty()) {
+        oracle.model = ModelSettings{};
+        oracle.model.preset = s.curate.oracle_preset;
+        oracle.model.context = s.model.context;
+      }
+      if (s.curate.oracle_steps > 0) {
+        oracle.train.steps = s.curate.oracle_steps;
+        oracle.train.gen0_steps = 0;
+        oracle.train.epochs = 0;
+      }
+      ModelConfig oracle_model = oracle.model.resolve(s.corpus.model_vocab_size());
+      oracle_model.context = oracle.model.window(oracle_model);
+      out += fmt::format("  {:<9} oracle ({}): {}\n", "", oracle.model.pretrained.empty() ? oracle.model.preset : "pretrained",
+                         train_line(oracle, oracle_model, 0, seeds, in, t));
     }
     out += fmt::format("  all seeds: train {}{} tokens, generate <= {}{} tokens\n",
                        human(t.train_tokens), t.train_unknown ? " + (known at run time)" : "",

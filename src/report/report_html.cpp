@@ -97,7 +97,7 @@ std::string describe_settings(const ExperimentSettings& s) {
   return fmt::format(
       "corpus <code>{}</code> (vocab {}) · model {} ({} layers, d_model {}, context {}) · train {} "
       "× batch {}, init {} · generate {} of ≤ {} tokens, prompt {} · sampler: {} · "
-      "mix: {}",
+      "mix: {} · curate: {}",
       escape(source.is_absolute() ? source.filename().string() : s.corpus.source),
       s.corpus.vocab_size,
       escape(s.model.pretrained.empty() ? s.model.preset : "pretrained " + fs::path(s.model.pretrained).filename().string()),
@@ -106,7 +106,7 @@ std::string describe_settings(const ExperimentSettings& s) {
                          : fmt::format("{} steps", s.train.steps),
       s.train.batch_size, to_string(s.train.init), escape(documents(s.generate.documents)),
       s.generate.max_tokens, escape(s.generate.prompt), escape(s.sampler.describe()),
-      escape(s.mix.describe()));
+      escape(s.mix.describe()), escape(s.curate.describe()));
 }
 
 std::string header_section(const RunResults& run) {

@@ -35,7 +35,7 @@ std::int64_t rows_per_block(std::int64_t columns, std::int64_t block_values) {
 
 at::Tensor document_features(GPT& model, const std::vector<std::vector<std::int32_t>>& documents,
                              std::int32_t bos, const c10::Device& device,
-                             std::int64_t batch_tokens, std::int64_t window) {
+                             std::int64_t batch_tokens, std::int64_t window, at::Tensor* token_loss) {
   const std::int64_t C = window_within(model->config(), window, "the scoring window"), vocab = model->config().vocab_size;
   if (bos < 0 || bos >= vocab) fail("BOS id {} is outside the vocabulary [0, {})", bos, vocab);
   std::vector<std::int64_t> lengths;  // BOS + tokens, truncated to the context
@@ -49,6 +49,7 @@ at::Tensor document_features(GPT& model, const std::vector<std::vector<std::int3
   }
   const auto f32 = at::TensorOptions().dtype(at::kFloat).device(device);
   at::Tensor features = at::empty({static_cast<std::int64_t>(documents.size()), model->config().d_model}, f32);
+  if (token_loss) *token_loss = at::zeros({static_cast<std::int64_t>(documents.size()), 2}, f32);
   if (documents.empty()) return features;
 
   torch::NoGradGuard no_grad;
@@ -74,6 +75,18 @@ at::Tensor document_features(GPT& model, const std::vector<std::vector<std::int3
     const at::Tensor weights = mask.to(device);
     const at::Tensor pooled = (hidden * weights.unsqueeze(2)).sum(1) / weights.sum(1, true);
     features.index_copy_(0, at::tensor(batch, at::kLong).to(device), pooled);
+    if (token_loss && T > 1) {
+      // Position j predicts input j + 1: the targets are the inputs shifted left, scored where
+      // both positions are real.
+      const at::Tensor log_probs = at::log_softmax(model->logits(hidden.slice(1, 0, T - 1)), -1);
+      const at::Tensor targets = inputs.slice(1, 1, T).to(device);
+      const at::Tensor nll = -log_probs.gather(2, targets.unsqueeze(2)).squeeze(2);  // [B, T-1]
+      const at::Tensor scored = weights.slice(1, 1, T);
+      const at::Tensor count = scored.sum(1).clamp_min(1.0);
+      const at::Tensor mean = (nll * scored).sum(1) / count;
+      const at::Tensor var = ((nll - mean.unsqueeze(1)).square() * scored).sum(1) / count;
+      token_loss->index_copy_(0, at::tensor(batch, at::kLong).to(device), at::stack({mean, var.sqrt()}, 1));
+    }
   }
   if (was_training) model->train();
   return features;

@@ -88,13 +88,17 @@ std::vector<MetricInfo> build_catalog() {
     m.low = 0.0;
     c.push_back(std::move(m));
   }
+  c.push_back({"detector_accuracy", "Detector accuracy", "balanced accuracy (0.5 = chance)",
+               "5-fold held-out balanced accuracy of a logistic-regression detector of real (valid "
+               "split windows) vs synthetic documents on gen-0 features (detector.h)"});
+  c.back().source = MetricSource::detector;
   for (MetricInfo& m : c) {
     const std::string& n = m.name;
     if (n.find("perplexity") != std::string::npos || n.starts_with("ppl_")) {
       m.low = 1.0;
     } else if (n.starts_with("distinct_") || n.starts_with("coverage_") ||
                n.starts_with("rare_coverage_") || n == "self_bleu_4" || n == "unigram_js" ||
-               n == "precision" || n == "recall") {
+               n == "precision" || n == "recall" || n == "detector_accuracy") {
       m.low = 0.0, m.high = 1.0;
     } else if (n.starts_with("entropy_") || n == "unigram_kl" || n == "compression_ratio") {
       m.low = 0.0;

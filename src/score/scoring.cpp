@@ -46,6 +46,11 @@ void check_score_metrics(const std::vector<std::string>& names, bool with_model,
            "corpus's metrics are {}",
            what, name, fmt::join(all, ", "));
     }
+    if (m && m->source == MetricSource::detector) {
+      fail("{}: '{}' is measured by the real-vs-synthetic detector of `collapse run` ([curate] "
+           "resample = \"detector\"); a synthetic corpus's metrics are {}",
+           what, name, fmt::join(all, ", "));
+    }
     if (!m) fail("{}: unknown metric '{}' (known: {})", what, name, fmt::join(all, ", "));
     if (!with_model && m->source == MetricSource::reference_model) {
       fail("{}: metric '{}' needs a reference model ({})", what, name, model_what);

@@ -9,11 +9,15 @@
 
 #include <cmath>
 #include <fstream>
+#include <numeric>
 
 #include "collapse/data/dataset.h"
 #include "collapse/generate/samples_file.h"
 #include "collapse/model/load_model.h"
 #include "collapse/model/safetensors.h"
+#include "collapse/score/detector_features.h"
+#include "collapse/score/feature_windows.h"
+#include "collapse/util/random.h"
 #include "collapse/util/atomic_file.h"
 #include "support/test_support.h"
 
@@ -236,4 +240,34 @@ TEST(EndToEndScore, JsonLinesSamplesAndPlainTextScoreWithoutAModel) {
   EXPECT_EQ(text["sizes"]["synthetic_documents"], 3);
   EXPECT_GT(text["metrics"]["distinct_1"].get<double>(), 0.0);
   EXPECT_GT(text["metrics"]["coverage_1"].get<double>(), 0.0);
+}
+
+TEST(EndToEndDetector, SeparatesRealTextFromShuffledTokensUnderTheTrainedModel) {
+  // The easy case of the detector of [curate] resample = "detector": real windows of the valid
+  // split against windows of the test split with their tokens shuffled (the same words, no
+  // order), on the trained model's features.
+  const Pipeline& p = pipeline();
+  const Dataset data(p.data);
+  LoadedModel model = load_model(p.run, at::Device(at::kCPU));
+  const FeatureWindows test = feature_windows(TokenCorpus::from_file(data.split("test")), 24, 200);
+  std::vector<std::vector<std::int32_t>> shuffled;
+  for (std::int64_t d = 0; d < test.windows.documents(); ++d) {
+    const auto w = test.windows.document(d);
+    std::vector<std::int32_t> doc(w.begin(), w.end());
+    for (std::size_t i = doc.size(); i > 1; --i) {  // Fisher-Yates, seeded
+      std::swap(doc[i - 1], doc[uniform_below(random_key(5, {static_cast<std::uint64_t>(d), i}), i)]);
+    }
+    shuffled.push_back(doc);
+  }
+  const RealSyntheticDetector detector = fit_real_synthetic_detector(
+      model.model, TokenCorpus::from_file(data.split("valid")), shuffled, data.tokenizer().bos_id(),
+      at::Device(at::kCPU), 0, 3);
+  EXPECT_EQ(detector.window, 24) << "real windows as long as the synthetic documents";
+  EXPECT_GE(detector.fit.real, kDetectorMinDocuments);
+  EXPECT_EQ(detector.fit.synthetic, static_cast<std::int64_t>(shuffled.size()));
+  EXPECT_GT(detector.fit.accuracy, 0.9);
+  std::printf("detector balanced accuracy, real vs shuffled windows: %.4f\n", detector.fit.accuracy);
+  // Its weights favour real-looking text: shuffled windows weigh less than 1 on average.
+  const auto weights = importance_weights(detector.fit.synthetic_logits, 10.0);
+  EXPECT_LT(std::accumulate(weights.begin(), weights.end(), 0.0) / static_cast<double>(weights.size()), 1.0);
 }

@@ -159,7 +159,7 @@ TEST(ExperimentConfig, UnknownKeysSuggestTheClosest) {
   // Nothing close: the section's keys, or the sections.
   const std::string keys = error_of("name = \"x\"\n[curate]\nzzzzzzzz = 1\n");
   EXPECT_TRUE(keys.starts_with("exp.toml: unknown key 'curate.zzzzzzzz' (the keys of [curate] "
-                               "are ppl_filter, dedup,"))
+                               "are verifier, oracle_steps,"))
       << keys;
   const std::string sections = error_of("name = \"x\"\n[optimizer]\nbeta = 0.9\n");
   EXPECT_NE(sections.find("sections: corpus, model, train, generate, sampler, mix, curate, score"),
@@ -276,6 +276,45 @@ TEST(ExperimentConfig, ChecksAcrossKeys) {
   const ExperimentConfig fresh = parse(
       "name = \"x\"\n[[arm]]\nname = \"f\"\nmix.regime = \"fresh\"\nmix.fresh_documents = 20\n");
   EXPECT_EQ(fresh.arm("f").settings.mix.fresh_documents, 20);
+}
+
+TEST(ExperimentConfig, CurationKeysOnlyMeanSomethingTogether) {
+  EXPECT_EQ(error_of("name = \"x\"\n[curate]\nverifier = \"oracle\"\n"),
+            "exp.toml: [curate] verifier = \"oracle\" ranks documents for best_of_k, ppl_filter and "
+            "keep_top, but none of them is on: set one, or remove the verifier");
+  EXPECT_EQ(error_of("name = \"x\"\n[curate]\nverifier_error = 0.2\n"),
+            "exp.toml: [curate] verifier_error = 0.2 flips the verifier's keep/drop decisions, but no "
+            "step uses the verifier (best_of_k, ppl_filter, keep_top): set one, or remove "
+            "verifier_error");
+  EXPECT_EQ(error_of("name = \"x\"\n[curate]\nkeep_top = 0.5\noracle_steps = 100\n"),
+            "exp.toml: [curate] oracle_steps = 100 sizes the oracle verifier, but [curate] verifier is "
+            "\"gen0\": set verifier = \"oracle\", or remove oracle_steps");
+  EXPECT_EQ(error_of("name = \"x\"\n[curate]\nkeep_top = 0.5\noracle_preset = \"small\"\n"),
+            "exp.toml: [curate] oracle_preset = \"small\" shapes the oracle verifier, but [curate] "
+            "verifier is \"gen0\": set verifier = \"oracle\", or remove oracle_preset");
+  EXPECT_EQ(error_of("name = \"x\"\n[curate]\nresample_clip = 3\n"),
+            "exp.toml: [curate] resample_clip = 3 bounds the detector's weights, but [curate] "
+            "resample is \"none\": set resample = \"detector\", or remove resample_clip");
+  EXPECT_EQ(error_of("name = \"x\"\n[score]\nmetrics = [\"detector_accuracy\"]\n"),
+            "exp.toml: [score] metrics lists detector_accuracy, which the detector of [curate] "
+            "resample = \"detector\" measures, but resample is \"none\"");
+  EXPECT_EQ(error_of("name = \"x\"\n[curate]\nkeep_top = 0\n"),
+            "exp.toml: [curate] keep_top must be a number in (0, 1] (1 = off), got 0");
+  EXPECT_EQ(error_of("name = \"x\"\n[curate]\nkeep_top = 0.5\nverifier = \"no/such/model\"\n"),
+            "exp.toml: [curate] verifier \"no/such/model\": no model folder or file at " +
+                (fs::absolute(fs::path("no/such/model"))).lexically_normal().string() +
+                " (nor is it \"gen0\" or \"oracle\")");
+  EXPECT_EQ(error_of("name = \"x\"\n[curate]\nresample = \"importance\"\n"),
+            "exp.toml: [curate] resample must be \"none\" or \"detector\", got \"importance\"");
+  const ExperimentConfig feng = parse(
+      "name = \"x\"\n[curate]\nverifier = \"oracle\"\noracle_steps = 900\noracle_preset = \"small\"\n"
+      "keep_top = 0.5\nverifier_error = 0.1\nresample = \"detector\"\nresample_clip = 4\n");
+  const CurateSettings& c = feng.arm("default").settings.curate;
+  EXPECT_EQ(c.verifier_kind(), VerifierKind::oracle);
+  EXPECT_EQ(c.oracle_steps, 900);
+  EXPECT_EQ(c.describe(),
+            "keep_top 0.5, verifier_error 0.1 by the oracle verifier; resample by detector (clip 4)");
+  EXPECT_EQ(CurateSettings{}.describe(), "none");
 }
 
 TEST(ExperimentConfig, NamesArmsAndTomlErrors) {

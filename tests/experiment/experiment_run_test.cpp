@@ -138,6 +138,58 @@ TEST(ExperimentRun, KilledAnywhereAndResumedItEndsWithTheSameMetrics) {
   EXPECT_EQ(read_file(dir / "resumed" / "metrics.csv"), read_file(dir / "clean" / "metrics.csv"));
 }
 
+TEST(ExperimentRun, EveryLiteratureKnobOnKilledAnywhereResumesToTheSameMetrics) {
+  // The knobs of the 2024-2026 papers at once: an accumulated pool drawn to a token size with a
+  // fixed synthetic share, per-source loss weights, best-of-k, a perplexity filter and keep-top
+  // by an oracle verifier with errors, dedup, and detector resampling.
+  const fs::path dir = fresh_dir("run-every-knob");
+  std::string config = kConfig;
+  config = config.substr(0, config.find("[[arm]]"));
+  config.replace(config.find("[train]\n"), 8, "[train]\nreal_weight = 1.0\nsynthetic_weight = 0.5\n");
+  config += R"([mix]
+regime = "accumulate"
+train_size = "tokens:1000"
+synthetic_share = 0.3
+[curate]
+verifier = "oracle"
+oracle_steps = 8
+best_of_k = 2
+ppl_filter = [0.05, 1.0]
+keep_top = 0.8
+verifier_error = 0.1
+dedup = "exact"
+resample = "detector"
+resample_clip = 5.0
+)";
+  write_text(dir / "knobs.toml", config);
+  const auto clean = run(dir / "knobs.toml", dir / "clean");
+  ASSERT_EQ(clean.exit_code, 0) << clean.err;
+  for (int k = 0; k < 3; ++k) {
+    const fs::path gen = dir / "clean" / "default" / "seed-0" / ("gen-" + std::to_string(k));
+    const auto curated = nlohmann::json::parse(read_file(gen / "curated.json"));
+    EXPECT_EQ(curated["documents"], 48) << "24 prompts x best_of_k 2";
+    EXPECT_EQ(curated["verifier"]["verifier"], "oracle");
+    EXPECT_EQ(curated["verifier"]["model"], (dir / "clean" / "default" / "seed-0" / "oracle").string());
+    EXPECT_EQ(curated["flipped"]["best_of_k"], 5) << "10% of the 48 documents best_of_k was given";
+    EXPECT_EQ(curated["flipped"].size(), 3u) << "best_of_k, ppl_filter and keep_top use the verifier";
+    for (const char* step : {"best_of_k", "ppl_filter", "keep_top", "exact_dedup", "resample"}) {
+      EXPECT_TRUE(curated["removed"].contains(step)) << step;
+    }
+    EXPECT_EQ(curated["detector"]["clip"], 5.0);
+    const auto metrics = nlohmann::json::parse(read_file(gen / "metrics.json"));
+    EXPECT_EQ(metrics["metrics"]["detector_accuracy"], curated["detector"]["accuracy"]);
+  }
+  for (const char* fault : {"oracle@0", "score@0", "train@1", "generate@1", "score@2"}) {
+    const auto killed = run(dir / "knobs.toml", dir / "resumed", fault);
+    EXPECT_NE(killed.exit_code, 0) << "the fault " << fault << " should have killed the run";
+    EXPECT_NE(killed.err.find("fault injection"), std::string::npos) << killed.err;
+  }
+  const auto finished = run(dir / "knobs.toml", dir / "resumed");
+  ASSERT_EQ(finished.exit_code, 0) << finished.err;
+  EXPECT_EQ(read_file(dir / "resumed" / "metrics.csv"), read_file(dir / "clean" / "metrics.csv"));
+  EXPECT_FALSE(fs::exists(dir / "resumed" / "default" / "seed-0" / "oracle.partial"));
+}
+
 TEST(ExperimentRun, TrainSizeAndSyntheticShareDrawTheAskedTokensFromTheAccumulatedPool) {
   // Generations 1 and 2 train on 3000 tokens drawn from the accumulated pool, 10% of them
   // synthetic: counted in the train.tok each generation trained on.

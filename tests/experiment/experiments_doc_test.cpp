@@ -188,7 +188,8 @@ TEST(ExperimentsDoc, EveryDocumentedDefaultIsTheParsersDefault) {
 
 TEST(ExperimentsDoc, EveryListedValueIsAccepted) {
   // A value may need companions to be valid on its own: a prompt of K tokens needs room in the
-  // context, the fresh regime a number of fresh documents, "pretrained" a pretrained model folder
+  // context, the fresh regime a number of fresh documents, the oracle verifier a step that uses
+  // it, "pretrained" a pretrained model folder
   // (one that setup.hf_model_fixtures made, with 64 positions).
   const fs::path model = fs::path(COLLAPSE_TEST_WORK) / "hf-models" / "gpt2-tied";
   const std::string pretrained = "\"" + model.string() + "\"";
@@ -196,6 +197,10 @@ TEST(ExperimentsDoc, EveryListedValueIsAccepted) {
   const std::map<std::pair<std::string, std::string>, Settings> companions = {
       {{"generate.prompt", "real-prefix:4"}, {{"generate.max_tokens", "16"}}},
       {{"mix.regime", "fresh"}, {{"mix.fresh_documents", "1"}}},
+      {{"curate.verifier", "oracle"}, {{"curate.keep_top", "0.5"}}},
+      {{"curate.oracle_preset", "tiny"}, {{"curate.verifier", "\"oracle\""}, {"curate.keep_top", "0.5"}}},
+      {{"curate.oracle_preset", "small"}, {{"curate.verifier", "\"oracle\""}, {"curate.keep_top", "0.5"}}},
+      {{"curate.oracle_preset", "base"}, {{"curate.verifier", "\"oracle\""}, {"curate.keep_top", "0.5"}}},
       {{"train.init", "pretrained"}, {{"model.pretrained", pretrained}, {"generate.max_tokens", "16"}}},
       {{"corpus.tokenizer", "pretrained"},
        {{"model.pretrained", pretrained}, {"train.init", "\"pretrained\""}, {"generate.max_tokens", "16"}}}};
@@ -233,6 +238,8 @@ TEST(ExperimentsDoc, ClosedSetsListExactlyTheirTables) {
   EXPECT_EQ(listed["generate.decode"], table_names(decode_modes()));
   EXPECT_EQ(listed["mix.regime"], table_names(mix_regimes()));
   EXPECT_EQ(listed["curate.dedup"], table_names(dedup_modes()));
+  EXPECT_EQ(listed["curate.resample"], table_names(resample_modes()));
+  EXPECT_EQ(listed["curate.verifier"], table_names(verifier_kinds()));
   const auto presets = ModelConfig::preset_names();
   EXPECT_EQ(listed["model.preset"], std::set<std::string>(presets.begin(), presets.end()));
 }
@@ -256,6 +263,7 @@ TEST(ExperimentsDoc, ASmokeRunRecordsEveryDocumentedMetric) {
   const auto score = toml.find("[score]\n");
   ASSERT_NE(score, std::string::npos);
   toml.insert(score + 8, "metrics = [" + list + "]\n");
+  toml.insert(score, "[curate]\nresample = \"detector\"\n\n");  // measures detector_accuracy
   const fs::path dir = tests::fresh_dir("doc-metrics");
   tests::write_text(dir / "exp.toml", toml);
   const auto r = tests::run_collapse({"run", (dir / "exp.toml").string(), "--out", (dir / "run").string(), "--no-report"});

@@ -157,3 +157,35 @@ TEST(EmbeddingMetrics, FeaturesAreTheMeanHiddenStateOfBosPlusTokensTruncatedToTh
   }
   EXPECT_THROW(document_features(m, {{3, 77}}, 1, c10::Device(c10::kCPU)), Error);
 }
+
+TEST(EmbeddingMetrics, TheTokenLossIsTheMeanAndSpreadOfEachTokensNllWithinTheWindowWithoutEos) {
+  GPT m = tiny_model(8);
+  const std::vector<std::vector<std::int32_t>> docs = {
+      {5, 6, 7}, {}, {9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}, {20}, {21, 22, 23, 24, 25, 26, 27}};
+  at::Tensor batched, single;
+  const at::Tensor features = document_features(m, docs, 1, c10::Device(c10::kCPU), 64, 0, &batched);
+  document_features(m, docs, 1, c10::Device(c10::kCPU), 1, 0, &single);
+  EXPECT_TRUE(at::equal(features, document_features(m, docs, 1, c10::Device(c10::kCPU), 64)))
+      << "asking for the loss changes nothing else";
+  ASSERT_EQ(batched.size(0), 5);
+  ASSERT_EQ(batched.size(1), 2);
+  torch::NoGradGuard no_grad;
+  for (std::size_t d = 0; d < docs.size(); ++d) {
+    std::vector<std::int64_t> in = {1};
+    in.insert(in.end(), docs[d].begin(), docs[d].end());
+    in.resize(std::min<std::size_t>(in.size(), 8));
+    double mean = 0.0, spread = 0.0;
+    if (in.size() > 1) {
+      const at::Tensor log_probs = at::log_softmax(m->forward(at::tensor(in, at::kLong).unsqueeze(0))[0], -1);
+      std::vector<double> nll;
+      for (std::size_t j = 0; j + 1 < in.size(); ++j) nll.push_back(-log_probs[static_cast<std::int64_t>(j)][in[j + 1]].item<double>());
+      for (const double x : nll) mean += x / static_cast<double>(nll.size());
+      for (const double x : nll) spread += (x - mean) * (x - mean) / static_cast<double>(nll.size());
+      spread = std::sqrt(spread);
+    }
+    EXPECT_NEAR(batched[d][0].item<double>(), mean, 1e-5) << "document " << d;
+    EXPECT_NEAR(batched[d][1].item<double>(), spread, 1e-5) << "document " << d;
+    EXPECT_NEAR(single[d][0].item<double>(), mean, 1e-5) << "document " << d;
+    EXPECT_NEAR(single[d][1].item<double>(), spread, 1e-5) << "document " << d;
+  }
+}

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -54,13 +55,19 @@ struct SizeSpec {
 enum class TrainInit { scratch, gen0, previous, pretrained };  // what generations >= 1 start from
 enum class MixRegime { replace, accumulate, fresh };  // mixer.h
 enum class Dedup { none, exact, minhash };  // curation.h
+enum class Resample { none, detector };  // curation.h
+// The verifier's named models; any other value of [curate] verifier is a model folder's path.
+enum class VerifierKind { gen0, oracle };
 std::span<const Named<TrainInit>> train_inits();
 std::span<const Named<MixRegime>> mix_regimes();
 std::span<const Named<Dedup>> dedup_modes();
+std::span<const Named<Resample>> resample_modes();
+std::span<const Named<VerifierKind>> verifier_kinds();
 
 inline std::string to_string(TrainInit v) { return name_of(train_inits(), v); }
 inline std::string to_string(MixRegime v) { return name_of(mix_regimes(), v); }
 inline std::string to_string(Dedup v) { return name_of(dedup_modes(), v); }
+inline std::string to_string(Resample v) { return name_of(resample_modes(), v); }
 
 struct CorpusSettings {
   std::string source = "sotu";  // built-in name (corpus.h) or an absolute path
@@ -146,14 +153,29 @@ struct MixSettings {
 };
 
 struct CurateSettings {
-  // Keep synthetic documents whose perplexity under the gen-0 model lies between these
-  // quantiles; [0, 1] keeps all.
+  // The model whose perplexity ranks documents for best_of_k, ppl_filter and keep_top: "gen0",
+  // "oracle" (trained once per seed on the real train split, oracle_steps and oracle_preset), or
+  // a model folder's absolute path.
+  std::string verifier = "gen0";
+  std::int64_t oracle_steps = 0;   // 0 = generation 0's steps
+  std::string oracle_preset;       // empty = [model] preset
+  // Keep synthetic documents whose verifier perplexity lies between these quantiles; [0, 1]
+  // keeps all.
   double ppl_filter_low = 0.0, ppl_filter_high = 1.0;
+  double keep_top = 1.0;           // keep this share with the lowest verifier perplexity; 1 = off
+  double verifier_error = 0.0;     // share of each verifier step's keep/drop decisions flipped
+  Resample resample = Resample::none;
+  double resample_clip = 10.0;     // the detector's importance weights are at most this
+  // The verifier's kind, or nothing when `verifier` is a path.
+  std::optional<VerifierKind> verifier_kind() const;
+  // "keep_top 0.5 and verifier_error 0.2 by the oracle verifier; minhash dedup; resample by
+  // detector (clip 10)", or "none": the steps that are on, for the plan and the report.
+  std::string describe() const;
   Dedup dedup = Dedup::none;
   double minhash_threshold = 0.8;  // estimated Jaccard similarity at or above which a pair is a duplicate
   std::int64_t minhash_ngram = 5;  // token n-grams (shingles) MinHash is computed over
   std::int64_t best_of_k = 1;      // candidates per prompt; 1 = off
-  std::string best_of_metric = "ppl";  // "ppl": lowest perplexity under the gen-0 model
+  std::string best_of_metric = "ppl";  // "ppl": lowest perplexity under the verifier
   bool ppl_filter_enabled() const { return ppl_filter_low > 0.0 || ppl_filter_high < 1.0; }
   bool operator==(const CurateSettings&) const = default;
 };

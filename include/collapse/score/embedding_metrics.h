@@ -34,9 +34,14 @@ inline constexpr std::int64_t kDistanceBlockValues = std::int64_t{1} << 24;
 // [documents, d_model] fp32 on `device`, row i the feature of documents[i] (definition above).
 // Documents are batched by length with right padding (pads are causally invisible and excluded
 // from the mean); on CUDA the model body runs under bf16 autocast. An empty document is BOS alone.
+// With `token_loss` given, it is set to [documents, 2] fp32 on `device` from the same forward
+// passes: the mean and the (population) standard deviation of the NLL in nats of the document's
+// tokens that fit the window, each predicted from BOS and the tokens before it (no EOS); 0 and 0
+// for an empty document. The real-vs-synthetic detector (detector_features.h) reads them.
 at::Tensor document_features(GPT& model, const std::vector<std::vector<std::int32_t>>& documents,
                              std::int32_t bos, const c10::Device& device,
-                             std::int64_t batch_tokens = 8192, std::int64_t window = 0);
+                             std::int64_t batch_tokens = 8192, std::int64_t window = 0,
+                             at::Tensor* token_loss = nullptr);
 
 // Squared Euclidean distances [n_a, n_b] between the rows of a [n_a, d] and b [n_b, d], by the
 // matmul identity above, clamped at 0. One block: the caller bounds n_a * n_b.

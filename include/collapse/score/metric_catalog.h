@@ -17,6 +17,8 @@ enum class MetricSource {
   corpus,            // the synthetic corpus's tokens and text, against the real test split
   reference_model,   // the synthetic corpus under a reference model (the generation-0 model)
   training_set,      // what the generation trained on (train_set.json; `collapse run` only)
+  detector,          // the real-vs-synthetic detector of [curate] resample = "detector" (`collapse
+                     // run` only, where it is on)
 };
 
 struct MetricInfo {
@@ -33,7 +35,7 @@ struct MetricInfo {
 
 // Every known metric, in order: the test perplexity first, then diversity, coverage,
 // distribution distances, what is measured under the reference model (precision/recall, the
-// synthetic documents' perplexity), and the training set's composition.
+// synthetic documents' perplexity), the training set's composition, and the detector's accuracy.
 const std::vector<MetricInfo>& metric_catalog();
 
 // The catalog entry of `name`, or nullptr for a name the catalog does not know.
