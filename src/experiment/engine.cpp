@@ -580,6 +580,14 @@ RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& opti
   fs::create_directories(run);
   write_or_check_config(config, run, options.names);
   const Dataset data = prepare_data(config, run, options.names);
+  // A verifier given as a model folder must score this dataset's tokens: checked before any work.
+  for (const auto& arm : config.arms) {
+    const CurateSettings& c = arm.settings.curate;
+    if (c.verifier_kind() || !curation_needs_perplexities(c)) continue;
+    const std::string where = config.file.string() + (config.explicit_arms ? fmt::format(": arm '{}'", arm.name) : "");
+    check_model_fits_dataset(load_model(c.verifier, c10::Device(c10::kCPU)).meta, data,
+                             fmt::format("{}: [curate] verifier {}", where, c.verifier));
+  }
 
   std::vector<std::pair<const ArmConfig*, std::uint64_t>> work;
   for (const auto& arm : config.arms) {

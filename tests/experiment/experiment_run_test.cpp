@@ -190,6 +190,40 @@ resample_clip = 5.0
   EXPECT_FALSE(fs::exists(dir / "resumed" / "default" / "seed-0" / "oracle.partial"));
 }
 
+TEST(ExperimentRun, AModelFolderVerifiesLikeTheGenerationZeroModelItHolds) {
+  // Run A keeps the half of each corpus its generation-0 model scores best; run B names A's
+  // generation-0 model folder as its verifier. B trains the same generation-0 model (same
+  // settings and seed), so the folder must keep exactly what gen0 kept in A.
+  const fs::path dir = fresh_dir("run-verifier-path");
+  std::string base = kConfig;
+  base = base.substr(0, base.find("[[arm]]"));
+  base.replace(base.find("generations = 3"), 15, "generations = 2");
+  write_text(dir / "a.toml", base + "[curate]\nkeep_top = 0.5\n");
+  const auto a = run(dir / "a.toml", dir / "a");
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  const fs::path folder = dir / "a" / "default" / "seed-0" / "gen-0" / "model";
+  write_text(dir / "b.toml", base + "[curate]\nkeep_top = 0.5\nverifier = \"" + folder.string() + "\"\n");
+  const auto b = run(dir / "b.toml", dir / "b");
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  for (int k = 0; k < 2; ++k) {
+    const std::string gen = "gen-" + std::to_string(k);
+    const auto kept_a = nlohmann::json::parse(read_file(dir / "a" / "default" / "seed-0" / gen / "curated.json"));
+    const auto kept_b = nlohmann::json::parse(read_file(dir / "b" / "default" / "seed-0" / gen / "curated.json"));
+    EXPECT_EQ(kept_b["kept"], kept_a["kept"]) << gen;
+    EXPECT_EQ(kept_a["kept"].size(), 12u) << "keep_top 0.5 of 24 documents";
+    EXPECT_EQ(kept_a["verifier"]["verifier"], "gen0");
+    EXPECT_EQ(kept_b["verifier"]["model"], folder.string());
+  }
+  // A model of another vocabulary cannot score this dataset's tokens: one line naming the key.
+  std::string other = base;
+  other.replace(other.find("vocab_size = 512"), 16, "vocab_size = 400");
+  write_text(dir / "c.toml", other + "[curate]\nkeep_top = 0.5\nverifier = \"" + folder.string() + "\"\n");
+  const auto c = run(dir / "c.toml", dir / "c");
+  EXPECT_NE(c.exit_code, 0);
+  EXPECT_NE(c.err.find("[curate] verifier " + folder.string()), std::string::npos) << c.err;
+  EXPECT_FALSE(fs::exists(dir / "c" / "default")) << "checked before any generation runs";
+}
+
 TEST(ExperimentRun, TrainSizeAndSyntheticShareDrawTheAskedTokensFromTheAccumulatedPool) {
   // Generations 1 and 2 train on 3000 tokens drawn from the accumulated pool, 10% of them
   // synthetic: counted in the train.tok each generation trained on.
