@@ -2,7 +2,9 @@
 #include <cstdio>
 
 #include "collapse/experiment/run_results.h"
+#include "collapse/report/comparison.h"
 #include "collapse/report/report.h"
+#include "collapse/util/error.h"
 #include "collapse/util/atomic_file.h"
 #include "commands.h"
 
@@ -11,6 +13,8 @@ namespace collapse::cli {
 void add_report_command(CLI::App& app) {
   struct Args {
     std::string run, out, format = "html";
+    std::vector<std::string> compare;
+    bool json = false;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
@@ -21,7 +25,11 @@ void add_report_command(CLI::App& app) {
       "    generation with 95% confidence bands over seeds, perplexity histograms of synthetic\n"
       "    documents under the gen-0 model, rank-frequency curves, n-gram coverage, samples.\n"
       "  md: a markdown table (arm x generation, mean ± 95% CI half-width) on stdout or --out.\n"
-      "Example: collapse report runs/quickstart && collapse report runs/quickstart --format md");
+      "  --compare A,B (md or --json): per metric and generation, mean(A) - mean(B) with its 95%\n"
+      "    CI and p-value (paired by seed where both arms ran the same seeds, Welch otherwise;\n"
+      "    Holm-corrected across generations), and each arm's slope per generation.\n"
+      "Example: collapse report runs/quickstart && collapse report runs/quickstart --format md\n"
+      "         collapse report runs/quickstart --compare real-0,real-20 --json");
   cmd->add_option("run", a->run, "the run folder (holds experiment.toml and metrics.csv)")
       ->required();
   cmd->add_option("--out", a->out,
@@ -29,10 +37,40 @@ void add_report_command(CLI::App& app) {
   cmd->add_option("--format", a->format, "html or md")
       ->check(CLI::IsMember({"html", "md"}))
       ->capture_default_str();
+  cmd->add_option("--compare", a->compare,
+                  "two arms A,B to compare (repeatable): statistics in the md output or with --json");
+  cmd->add_flag("--json", a->json, "print the --compare statistics as JSON on stdout (or --out)");
   cmd->callback([a] {
     const RunResults run = load_run(a->run);
+    std::vector<nlohmann::json> comparisons;
+    for (const std::string& pair : a->compare) {
+      const auto comma = pair.find(',');
+      if (comma == std::string::npos || pair.find(',', comma + 1) != std::string::npos) {
+        fail("--compare {}: name two arms as A,B", pair);
+      }
+      comparisons.push_back(compare_arms(run, pair.substr(0, comma), pair.substr(comma + 1)));
+    }
+    if (a->json) {
+      if (comparisons.empty()) fail("--json prints the statistics of --compare A,B: give --compare");
+      nlohmann::json all = {{"comparisons", nlohmann::json::array()}, {"slopes", nlohmann::json::array()}};
+      for (const auto& c : comparisons) {
+        for (const auto& r : c.at("comparisons")) all["comparisons"].push_back(r);
+        for (const auto& r : c.at("slopes")) all["slopes"].push_back(r);
+      }
+      const std::string text = all.dump(1) + "\n";
+      if (a->out.empty()) {
+        std::fputs(text.c_str(), stdout);
+      } else {
+        write_file_atomic(a->out, text);
+      }
+      return;
+    }
+    if (!comparisons.empty() && a->format != "md") {
+      fail("--compare: the statistics are in --format md and --json (the HTML page shows curves only)");
+    }
     if (a->format == "md") {
-      const std::string text = report_markdown(run);
+      std::string text = report_markdown(run);
+      for (const auto& c : comparisons) text += comparison_markdown(c);
       if (a->out.empty()) {
         std::fputs(text.c_str(), stdout);
       } else {

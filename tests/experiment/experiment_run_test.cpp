@@ -224,6 +224,42 @@ TEST(ExperimentRun, AModelFolderVerifiesLikeTheGenerationZeroModelItHolds) {
   EXPECT_FALSE(fs::exists(dir / "c" / "default")) << "checked before any generation runs";
 }
 
+TEST(ExperimentRun, ReportCompareTestsArmsPairedBySeedAndCallsSharedGenerationZeroIdentical) {
+  const fs::path dir = fresh_dir("run-compare");
+  std::string config = kConfig;
+  config.replace(config.find("seeds = [0]"), 11, "seeds = [0, 1]");
+  config.replace(config.find("generations = 3"), 15, "generations = 2");
+  write_text(dir / "two.toml", config);
+  ASSERT_EQ(run(dir / "two.toml", dir / "run").exit_code, 0);
+  const auto r = run_collapse({"report", (dir / "run").string(), "--compare", "real-0,real-50", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto stats = nlohmann::json::parse(r.out);
+  bool saw_gen0 = false, saw_gen1 = false;
+  for (const auto& c : stats["comparisons"]) {
+    if (c["metric"] != "test_perplexity") continue;
+    EXPECT_EQ(c["test"], "paired") << "both arms ran seeds 0 and 1";
+    EXPECT_EQ(c["n_a"], 2);
+    if (c["generation"] == 0) {
+      saw_gen0 = true;  // one generation-0 model and the same samples in both arms
+      EXPECT_EQ(c["note"], "identical by construction");
+      EXPECT_EQ(c["diff"], 0.0);
+      EXPECT_TRUE(c["p"].is_null());
+    } else {
+      saw_gen1 = true;
+      EXPECT_LE(c["ci_low"].get<double>(), c["diff"].get<double>());
+      EXPECT_GE(c["ci_high"].get<double>(), c["diff"].get<double>());
+      EXPECT_GE(c["p_holm"].get<double>(), c["p"].get<double>());
+    }
+  }
+  EXPECT_TRUE(saw_gen0 && saw_gen1) << r.out;
+  EXPECT_FALSE(stats["slopes"].empty());
+  const auto md = run_collapse({"report", (dir / "run").string(), "--format", "md", "--compare", "real-0,real-50"});
+  EXPECT_NE(md.out.find("### test_perplexity: real-0 − real-50"), std::string::npos) << md.out;
+  const auto bad = run_collapse({"report", (dir / "run").string(), "--compare", "real-0,nope", "--json"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("no arm named 'nope'"), std::string::npos) << bad.err;
+}
+
 TEST(ExperimentRun, TrainSizeAndSyntheticShareDrawTheAskedTokensFromTheAccumulatedPool) {
   // Generations 1 and 2 train on 3000 tokens drawn from the accumulated pool, 10% of them
   // synthetic: counted in the train.tok each generation trained on.
