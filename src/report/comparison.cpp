@@ -4,6 +4,8 @@
 #include <cmath>
 #include <map>
 
+#include <fmt/ranges.h>
+
 #include "collapse/report/report.h"
 #include "collapse/report/statistics.h"
 #include "collapse/util/error.h"

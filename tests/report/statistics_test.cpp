@@ -95,7 +95,8 @@ TEST(Statistics, EqualScipyAndStatsmodelsOnFixedInputs) {
 
 TEST(Statistics, ArmsThatShareGenerationZeroAreIdenticalByConstructionNotNaN) {
   const Values same = {30.5, 31.0, 29.75};
-  for (const Difference& d : {paired_difference(same, same), welch_difference({4.0, 4.0}, {4.0, 4.0})}) {
+  const Values four = {4.0, 4.0};
+  for (const Difference& d : {paired_difference(same, same), welch_difference(four, four)}) {
     EXPECT_TRUE(d.identical) << d.test;
     EXPECT_EQ(d.diff, 0.0);
     EXPECT_EQ(d.ci_low, 0.0);
@@ -103,14 +104,14 @@ TEST(Statistics, ArmsThatShareGenerationZeroAreIdenticalByConstructionNotNaN) {
     EXPECT_TRUE(std::isnan(d.p)) << "no test: nothing to test";
   }
   // Differing by the same amount in every seed: no spread, a point CI and no p-value.
-  const Difference shifted = paired_difference({3.0, 4.0, 5.0}, {1.0, 2.0, 3.0});
+  const Difference shifted = paired_difference(Values{3.0, 4.0, 5.0}, Values{1.0, 2.0, 3.0});
   EXPECT_FALSE(shifted.identical);
   EXPECT_TRUE(shifted.zero_variance);
   EXPECT_EQ(shifted.diff, 2.0);
   EXPECT_EQ(shifted.ci_low, 2.0);
   EXPECT_EQ(shifted.ci_high, 2.0);
   EXPECT_TRUE(std::isnan(shifted.p));
-  EXPECT_THROW(paired_difference({1.0, 2.0}, {1.0}), Error);
+  EXPECT_THROW(paired_difference(Values{1.0, 2.0}, Values{1.0}), Error);
 }
 
 TEST(Statistics, HolmLeavesMissingPValuesOutOfTheFamily) {
