@@ -43,7 +43,7 @@ void add_run_command(CLI::App& app) {
     const std::filesystem::path out = a->out.empty() ? default_run_dir(config) : std::filesystem::path(a->out);
     if (a->dry_run) {
       std::printf("%s\n", resolved_toml(config).c_str());
-      PlanInputs inputs;
+      PlanInputs inputs = plan_inputs(config, out, flag_of);
       const std::string device = config.arms.front().settings.device;
       inputs.device_kind =
           resolve_device(device, fmt::format("{}: device", config.file.string())).is_cuda() ? "cuda" : "cpu";

@@ -4,6 +4,8 @@
 #include <csignal>
 #include <cstdlib>
 
+#include <unistd.h>
+
 #include "collapse/data/dataset.h"
 #include "collapse/data/token_store.h"
 #include "collapse/data/tokenizer.h"
@@ -27,6 +29,7 @@
 #include "collapse/util/error.h"
 #include "collapse/util/file_lock.h"
 #include "collapse/util/json_diff.h"
+#include "collapse/util/phase_clock.h"
 #include "collapse/util/progress.h"
 #include "collapse/util/random.h"
 #include "collapse/util/results_version.h"
@@ -428,7 +431,8 @@ Samples generate_generation(const ArmRun& r, std::int64_t k, GPT& model) {
 }
 
 // Steps 4 and 5.
-void score_and_curate(const ArmRun& r, std::int64_t k, GPT& model, GPT& gen0, const Samples& samples) {
+void score_and_curate(const ArmRun& r, std::int64_t k, GPT& model, GPT& gen0, const Samples& samples,
+                      PhaseClock& clock) {
   const ExperimentSettings& s = r.s();
   const std::string tag = r.tag(k);
   Progress progress(tag + " score", 0, "steps");
@@ -485,6 +489,7 @@ void score_and_curate(const ArmRun& r, std::int64_t k, GPT& model, GPT& gen0, co
   if (k == 0) record["real_rank_frequency"] = {{"frequencies", rank_frequency(real)}};
 
   // Curation of this corpus, for the generations that train on it.
+  clock.start("curate");
   std::vector<std::vector<std::int32_t>> docs;
   for (const auto& d : samples.documents) docs.push_back(d.tokens);
   const CurateSettings& c = s.curate;
@@ -560,12 +565,22 @@ void run_generation(ArmRun& r, std::int64_t k) {
   const fs::path dir = r.gen(k);
   fs::remove_all(dir);  // an unfinished generation is redone from its start
   fs::create_directories(dir);
+  PhaseClock clock;
+  clock.start("training set");
   const auto tokens = build_training_set(r, k);
+  clock.start("train");  // near zero where generation 0 is reused from RUN/shared/
   train_generation(r, k, tokens);
+  clock.start("generate");
   LoadedModel model = load_model(dir / "model", r.device);
   LoadedModel gen0 = k == 0 ? model : load_model(r.gen(0) / "model", r.device);
   const Samples samples = generate_generation(r, k, model.model);
-  score_and_curate(r, k, model.model, gen0.model, samples);
+  clock.start("score");
+  score_and_curate(r, k, model.model, gen0.model, samples, clock);
+  clock.stop();
+  // Measurements, not results: never compared across runs, and not part of the results version.
+  json timings = clock.to_json();
+  timings["device"] = r.device.str();
+  write_file_atomic(dir / "timings.json", timings.dump(1) + "\n");
   write_file_atomic(dir / "DONE", "done\n");
   fault_point("done", k);
 }
@@ -573,6 +588,32 @@ void run_generation(ArmRun& r, std::int64_t k) {
 }  // namespace
 
 fs::path default_run_dir(const ExperimentConfig& config) { return fs::path("runs") / config.name; }
+
+PlanInputs plan_inputs(const ExperimentConfig& config, const fs::path& run, const SettingNames& names) {
+  auto read = [](const Dataset& data) {
+    PlanInputs in;
+    const TokenFile train = data.split("train");
+    in.real_train_documents = train.documents();
+    in.real_train_tokens = train.tokens();
+    for (std::int64_t d = 0; d < train.documents(); ++d) in.train_document_lengths.push_back(train.document_length(d));
+    in.valid_tokens = data.split("valid").tokens();
+    in.test_tokens = data.split("test").tokens();
+    return in;
+  };
+  std::error_code ec;
+  if (fs::exists(run / "data" / "manifest.json", ec)) return read(prepare_data(config, run, names));
+  const fs::path scratch = fs::temp_directory_path() / fmt::format("collapse-plan-{}", ::getpid());
+  fs::remove_all(scratch, ec);
+  fs::create_directories(scratch);
+  try {
+    PlanInputs in = read(prepare_data(config, scratch, names));
+    fs::remove_all(scratch, ec);
+    return in;
+  } catch (...) {
+    fs::remove_all(scratch, ec);
+    throw;
+  }
+}
 
 RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& options) {
   const fs::path run = normalize_dir(options.out);

@@ -6,19 +6,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-namespace collapse {
+#include "collapse/generate/prompts.h"
 
-const std::vector<TrainThroughput>& measured_train_throughput() {
-  // benchmarks/RESULTS.md, "Training throughput", 2026-11-22: the slower of the two tiny runs.
-  static const std::vector<TrainThroughput> table = {
-      {"tiny", "cpu", 8400.0, 16, 128, 8192,
-       "2-core x86-64 CPU, fp32, torch 2.13 (benchmarks/RESULTS.md, 2026-11-22; 8.4k-9.2k "
-       "tokens/s in two runs)"},
-      {"small", "cpu", 1600.0, 16, 256, 8192,
-       "2-core x86-64 CPU, fp32, torch 2.13 (benchmarks/RESULTS.md, 2026-11-22)"},
-  };
-  return table;
-}
+namespace collapse {
 
 namespace {
 
@@ -105,6 +95,17 @@ std::string generate_line(const ExperimentSettings& s, std::int64_t times, const
     default:
       if (!g.unconditional()) {
         // "same" with prompts means one document per prompt (collapse run, generate_generation).
+        const auto spec = PromptSpec::read(g.prompt);
+        if (spec && spec->kind == PromptSpec::Kind::real_prefix && !in.train_document_lengths.empty()) {
+          std::int64_t n = 0;
+          for (const std::int64_t length : in.train_document_lengths) n += length / spec->block;
+          n *= s.curate.best_of_k;
+          totals.generate_tokens += static_cast<double>(n * g.max_tokens) * times;
+          return fmt::format("generate {} documents (one per {}-token block of the real train split) x <= {} "
+                             "tokens = <= {} tokens; prompt {}; {}",
+                             n, spec->block, g.max_tokens, human(static_cast<double>(n * g.max_tokens)), g.prompt,
+                             sampler);
+        }
         totals.generate_unknown = true;
         return fmt::format("generate one document per prompt of {} (the count is known once the "
                            "data is prepared) x <= {} tokens; {}",
@@ -153,20 +154,6 @@ std::string work_plan(const ExperimentConfig& config, const PlanInputs& in) {
   out += fmt::format("  device: {}{}\n", device_kind, device_note);
 
   Totals all;
-  // Seconds per preset estimate; unknown when any arm has no measurement.
-  double train_seconds = 0.0;
-  // (note, the arms it is about), in first-seen order: arms with the same note share a line.
-  std::vector<std::pair<std::string, std::vector<std::string>>> estimate_notes;
-  auto add_note = [&](const std::string& note, const std::string& arm_name) {
-    for (auto& [text, arms] : estimate_notes) {
-      if (text == note) {
-        arms.push_back(arm_name);
-        return;
-      }
-    }
-    estimate_notes.push_back({note, {arm_name}});
-  };
-  bool estimate_missing = false;
   for (const ArmConfig& arm : config.arms) {
     const ExperimentSettings& s = arm.settings;
     ModelConfig model = s.model.resolve(s.corpus.model_vocab_size());
@@ -220,66 +207,32 @@ std::string work_plan(const ExperimentConfig& config, const PlanInputs& in) {
     all.generate_tokens += t.generate_tokens;
     all.train_unknown |= t.train_unknown;
     all.generate_unknown |= t.generate_unknown;
-
-    const TrainThroughput* measured = nullptr;
-    for (const TrainThroughput& m : measured_train_throughput()) {
-      if (m.preset == s.model.preset && m.device_kind == device_kind) measured = &m;
-    }
-    const ModelConfig preset = ModelConfig::preset(s.model.preset);
-    const bool same_shape = model.n_layer == preset.n_layer && model.n_head == preset.n_head &&
-                            model.d_model == preset.d_model && model.ffn_hidden == preset.ffn_hidden;
-    if (!measured || !same_shape) {
-      estimate_missing = true;
-      add_note(fmt::format("{} on {} was not measured",
-                           same_shape ? "preset " + s.model.preset
-                                      : "this model shape (preset with overrides)",
-                           device_kind),
-               arm.name);
-      continue;
-    }
-    train_seconds += t.train_tokens / measured->tokens_per_second;
-    std::vector<std::string> differs;
-    if (model.context != measured->context) differs.push_back(fmt::format("context {}", model.context));
-    if (s.train.batch_size != measured->batch_size) {
-      differs.push_back(fmt::format("batch {}", s.train.batch_size));
-    }
-    if (model.vocab_size != measured->vocab_size) {
-      differs.push_back(fmt::format("vocab {}", model.vocab_size));
-    }
-    std::string note = fmt::format("{} tokens/s, measured for preset {} at batch {} x context {}, "
-                                   "vocab {} on a {}",
-                                   human(measured->tokens_per_second), measured->preset,
-                                   measured->batch_size, measured->context, measured->vocab_size,
-                                   measured->where);
-    if (!differs.empty()) {
-      note += "; used with " + fmt::format("{}", fmt::join(differs, ", ")) +
-              " here, so the real speed differs";
-    }
-    add_note(note, arm.name);
   }
 
   out += fmt::format("\ntotal: train {}{} tokens, generate <= {}{} tokens\n",
                      human(all.train_tokens), all.train_unknown ? " + (known at run time)" : "",
                      human(all.generate_tokens),
                      all.generate_unknown ? " + (known after prepare)" : "");
-  if (estimate_missing) {
-    out += "time estimate: none (no measured throughput for this device and model)\n";
-  } else {
-    out += fmt::format("time estimate (rough, training steps only{}): about {}\n",
-                       all.train_unknown ? ", for the step counts known now" : "",
-                       duration(train_seconds));
+  const TimeEstimate estimate = estimate_time(config, in, device_kind);
+  std::string phases;
+  for (const TimeEstimate::Phase& p : estimate.phases) {
+    phases += fmt::format("{}{} {}", phases.empty() ? "" : ", ", p.name,
+                          p.seconds ? duration(*p.seconds) : std::string("unknown"));
   }
-  for (const auto& [note, arms] : estimate_notes) {
+  if (estimate.seconds) {
+    out += fmt::format("time estimate (from measured throughput, this kind of device): about {} ({})\n",
+                       duration(*estimate.seconds), phases);
+  } else {
+    out += fmt::format("time estimate: none ({})\n", phases);
+    for (const std::string& u : estimate.unknown) out += "  unknown: " + u + "\n";
+  }
+  for (const auto& [note, arms] : estimate.notes) {
     std::string names;
     for (const std::string& a : arms) names += (names.empty() ? "'" : ", '") + a + "'";
     out += fmt::format("  arm{} {}: {}\n", arms.size() == 1 ? "" : "s", names, note);
   }
-  out += "  not included, not measured: data preparation, valid-loss evaluation, generation, "
-         "scoring\n";
-  if (config.arms.size() > 1) {
-    out += "  generation 0 is counted per arm; arms whose generation-0 training is the same train "
-           "it once (RUN/shared/), so the totals are an upper bound\n";
-  }
+  out += "  not included: data preparation, checkpoints and files; generation-0 and oracle trainings that "
+         "arms share count once per seed\n";
   return out;
 }
 

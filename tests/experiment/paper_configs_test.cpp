@@ -1,5 +1,6 @@
 // The experiment configs users run (experiments/*.toml, see experiments/README.md) and their CPU
-// smoke variants (experiments/smoke/*.toml). Both folders are listed when the tests are listed,
+// smoke variants (experiments/smoke/*.toml) and CPU-scale reproductions (experiments/cpu/*.toml).
+// The folders are listed when the tests are listed,
 // so a config added later is tested without touching this file:
 //   - every config passes `collapse run --dry-run`, does no work, and its plan lists every arm;
 //   - every paper config has a smoke variant with the same arms, regimes, init, prompt kind,
@@ -32,6 +33,7 @@ namespace {
 
 const fs::path kExperiments = fs::path(COLLAPSE_SOURCE_DIR) / "experiments";
 const fs::path kSmoke = kExperiments / "smoke";
+const fs::path kCpu = kExperiments / "cpu";
 
 // Whether a config starts from a pretrained model folder ([model] pretrained), which the user
 // supplies: such configs cannot run as shipped and have no smoke variant (a test below runs
@@ -101,6 +103,7 @@ nlohmann::json keys_with_prefix(const nlohmann::json& flat, const std::string& p
 
 class PaperConfigDryRun : public testing::TestWithParam<fs::path> {};
 class SmokeVariant : public testing::TestWithParam<fs::path> {};
+class CpuScaleConfig : public testing::TestWithParam<fs::path> {};
 
 }  // namespace
 
@@ -143,17 +146,17 @@ INSTANTIATE_TEST_SUITE_P(Experiments, PaperConfigDryRun, testing::ValuesIn(toml_
                          param_name);
 INSTANTIATE_TEST_SUITE_P(Smoke, PaperConfigDryRun, testing::ValuesIn(toml_files(kSmoke)), param_name);
 
-TEST_P(SmokeVariant, KeepsThePaperConfigsArmsRegimesInitPromptsAndSamplers) {
-  const fs::path smoke_file = GetParam();
-  const fs::path full_file = kExperiments / smoke_file.filename();
-  ASSERT_TRUE(fs::exists(full_file)) << smoke_file << " is the smoke variant of no config";
-  const collapse::ExperimentConfig smoke = collapse::load_experiment(smoke_file);
+// `variant` (a smoke or CPU-scale config) keeps the design of the paper config `full`: its arms,
+// samplers, curation (but the oracle's length), regimes, init, prompt kind and document sizing;
+// only sizes differ. Returns the variant.
+collapse::ExperimentConfig expect_same_design(const fs::path& variant_file, const fs::path& full_file) {
+  const collapse::ExperimentConfig variant = collapse::load_experiment(variant_file);
   const collapse::ExperimentConfig full = collapse::load_experiment(full_file);
-  ASSERT_EQ(smoke.arms.size(), full.arms.size()) << smoke_file;
-  for (std::size_t i = 0; i < full.arms.size(); ++i) {
+  EXPECT_EQ(variant.arms.size(), full.arms.size()) << variant_file;
+  for (std::size_t i = 0; i < std::min(full.arms.size(), variant.arms.size()); ++i) {
     const auto& f = full.arms[i];
-    const auto& s = smoke.arms[i];
-    SCOPED_TRACE(smoke_file.string() + ", arm " + f.name);
+    const auto& s = variant.arms[i];
+    SCOPED_TRACE(variant_file.string() + ", arm " + f.name);
     EXPECT_EQ(s.name, f.name);
     const nlohmann::json fj = f.to_json(), sj = s.to_json();
     EXPECT_EQ(keys_with_prefix(sj, "sampler."), keys_with_prefix(fj, "sampler."));
@@ -162,24 +165,65 @@ TEST_P(SmokeVariant, KeepsThePaperConfigsArmsRegimesInitPromptsAndSamplers) {
     sc.erase("curate.oracle_steps");
     fc.erase("curate.oracle_steps");
     EXPECT_EQ(sc, fc);
-    for (const char* key : {"mix.regime", "mix.real_fraction", "mix.synthetic", "train.init",
-                            "generate.keep_prompt"}) {
+    for (const char* key : {"mix.regime", "mix.real_fraction", "train.init", "generate.keep_prompt"}) {
       EXPECT_EQ(sj.at(key), fj.at(key)) << key;
     }
+    // "all" or a count: a count of synthetic documents may shrink with the documents generated.
+    EXPECT_EQ(s.settings.mix.synthetic.kind, f.settings.mix.synthetic.kind);
     EXPECT_EQ(s.settings.mix.fresh_documents > 0, f.settings.mix.fresh_documents > 0);
+    EXPECT_EQ(s.settings.mix.train_size.kind, f.settings.mix.train_size.kind);
     EXPECT_EQ(prompt_kind(s.settings.generate.prompt), prompt_kind(f.settings.generate.prompt));
     EXPECT_EQ(s.settings.generate.documents.kind == collapse::SizeSpec::Kind::tokens,
               f.settings.generate.documents.kind == collapse::SizeSpec::Kind::tokens);
     EXPECT_EQ(s.settings.generate.min_tokens == s.settings.generate.max_tokens,
               f.settings.generate.min_tokens == f.settings.generate.max_tokens);
     EXPECT_EQ(s.settings.generate.min_tokens == 0, f.settings.generate.min_tokens == 0);
-    // Small enough for the tests: the tiny model on the CPU, one seed, at least two generations.
     EXPECT_EQ(s.settings.model.preset, "tiny");
     EXPECT_EQ(s.settings.device, "cpu");
-    EXPECT_EQ(s.settings.seeds.size(), 1u);
-    EXPECT_GE(s.settings.generations, 2);
+  }
+  return variant;
+}
+
+TEST_P(SmokeVariant, KeepsThePaperConfigsArmsRegimesInitPromptsAndSamplers) {
+  const fs::path smoke_file = GetParam();
+  const fs::path full_file = kExperiments / smoke_file.filename();
+  ASSERT_TRUE(fs::exists(full_file)) << smoke_file << " is the smoke variant of no config";
+  const collapse::ExperimentConfig smoke = expect_same_design(smoke_file, full_file);
+  for (const auto& s : smoke.arms) {
+    // Small enough for the tests: one seed, at least two generations.
+    EXPECT_EQ(s.settings.seeds.size(), 1u) << s.name;
+    EXPECT_GE(s.settings.generations, 2) << s.name;
   }
 }
+
+// The CPU-scale reproductions (experiments/cpu/, their measured results in experiments/README.md):
+// the paper config's design at a size a 2-core CPU runs in under 30 minutes by the dry run's own
+// estimate, with at least 3 seeds so that every table has a confidence interval.
+TEST_P(CpuScaleConfig, KeepsThePaperConfigsDesignWithThreeSeedsAndFitsHalfAnHourOnTwoCores) {
+  const fs::path file = GetParam();
+  const fs::path full_file = kExperiments / file.filename();
+  ASSERT_TRUE(fs::exists(full_file)) << file << " is the CPU-scale variant of no config";
+  const collapse::ExperimentConfig cpu = expect_same_design(file, full_file);
+  for (const auto& s : cpu.arms) {
+    EXPECT_GE(s.settings.seeds.size(), 3u) << s.name;
+    EXPECT_GE(s.settings.generations, 4) << s.name;
+  }
+  const auto r = run_collapse({"run", file.string(), "--dry-run", "--out",
+                               (fresh_dir("cpu-estimate-" + file.stem().string()) / "run").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string marker = "time estimate (from measured throughput, this kind of device): about ";
+  const auto at = r.out.find(marker);
+  ASSERT_NE(at, std::string::npos) << r.out;
+  std::istringstream estimate(r.out.substr(at + marker.size()));
+  double value = 0;
+  std::string unit;
+  estimate >> value >> unit;  // "25.4 min", "49 s", "1.2 h"
+  const double seconds = value * (unit == "min" ? 60 : unit == "h" ? 3600 : 1);
+  EXPECT_LE(seconds, 30 * 60) << file << ": about " << value << " " << unit;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cpu, CpuScaleConfig, testing::ValuesIn(toml_files(kCpu)), param_name);
+INSTANTIATE_TEST_SUITE_P(Cpu, PaperConfigDryRun, testing::ValuesIn(toml_files(kCpu)), param_name);
 
 TEST_P(SmokeVariant, RunsTwoGenerationsOfEveryArmOnTheCpu) {
   const fs::path file = GetParam();

@@ -18,7 +18,8 @@
 //                                          is refused with the keys that differ
 //   RUN/data/                              the prepared dataset (collapse prepare)
 //   RUN/<arm>/seed-<s>/gen-<k>/            train_set.json, train.tok, model/, samples/,
-//                                          metrics.json, curated.json, DONE
+//                                          metrics.json, curated.json, timings.json (wall and
+//                                          CPU seconds per phase: measurements, not results), DONE
 //   RUN/metrics.csv, RUN/metrics.jsonl     every finished generation's metrics, tidy
 //   RUN/report.html                        collapse report
 // Resume: running again continues; finished generations (DONE) are reused untouched, an
@@ -32,6 +33,7 @@
 #include <string>
 
 #include "collapse/experiment/experiment_config.h"
+#include "collapse/experiment/time_estimate.h"
 #include "collapse/util/setting_names.h"
 
 namespace collapse {
@@ -53,5 +55,11 @@ struct RunSummary {
 std::filesystem::path default_run_dir(const ExperimentConfig& config);
 
 RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& options);
+
+// What the dry run's plan needs from the dataset (split sizes, train document lengths): read from
+// RUN/data when the run folder holds it already, else prepared in a temporary folder that is
+// removed again (seconds: a tokenizer is trained), so the dry run leaves nothing behind.
+PlanInputs plan_inputs(const ExperimentConfig& config, const std::filesystem::path& run,
+                       const SettingNames& names = setting_key);
 
 }  // namespace collapse
