@@ -3,6 +3,7 @@
 
 #include "collapse/experiment/run_results.h"
 #include "collapse/report/comparison.h"
+#include "collapse/report/headline.h"
 #include "collapse/report/report.h"
 #include "collapse/util/error.h"
 #include "collapse/util/atomic_file.h"
@@ -25,9 +26,12 @@ void add_report_command(CLI::App& app) {
       "    generation with 95% confidence bands over seeds, perplexity histograms of synthetic\n"
       "    documents under the gen-0 model, rank-frequency curves, n-gram coverage, samples.\n"
       "  md: a markdown table (arm x generation, mean ± 95% CI half-width) on stdout or --out.\n"
-      "  --compare A,B (md or --json): per metric and generation, mean(A) - mean(B) with its 95%\n"
-      "    CI and p-value (paired by seed where both arms ran the same seeds, Welch otherwise;\n"
-      "    Holm-corrected across generations), and each arm's slope per generation.\n"
+      "  --compare A,B (and the config's [report] compare pairs): per metric and generation,\n"
+      "    mean(A) - mean(B) with its 95% CI and p-value (paired by seed where both arms ran the\n"
+      "    same seeds, Welch otherwise; Holm-corrected across generations), and each arm's slope\n"
+      "    per generation: in the page, in the md output, or alone with --json. The page opens\n"
+      "    with a headline box: [report] headline's metric, each arm's last generation against\n"
+      "    generation 0 (x-fold, 95% CI), and each compared pair's verdict.\n"
       "Example: collapse report runs/quickstart && collapse report runs/quickstart --format md\n"
       "         collapse report runs/quickstart --compare real-0,real-20 --json");
   cmd->add_option("run", a->run, "the run folder (holds experiment.toml and metrics.csv)")
@@ -38,20 +42,18 @@ void add_report_command(CLI::App& app) {
       ->check(CLI::IsMember({"html", "md"}))
       ->capture_default_str();
   cmd->add_option("--compare", a->compare,
-                  "two arms A,B to compare (repeatable): statistics in the md output or with --json");
-  cmd->add_flag("--json", a->json, "print the --compare statistics as JSON on stdout (or --out)");
+                  "two arms A,B to compare (repeatable), besides the config's [report] compare");
+  cmd->add_flag("--json", a->json, "print the comparisons' statistics as JSON on stdout (or --out)");
   cmd->callback([a] {
     const RunResults run = load_run(a->run);
     std::vector<nlohmann::json> comparisons;
-    for (const std::string& pair : a->compare) {
-      const auto comma = pair.find(',');
-      if (comma == std::string::npos || pair.find(',', comma + 1) != std::string::npos) {
-        fail("--compare {}: name two arms as A,B", pair);
-      }
-      comparisons.push_back(compare_arms(run, pair.substr(0, comma), pair.substr(comma + 1)));
+    for (const auto& [first, second] : compared_pairs(run, a->compare)) {
+      comparisons.push_back(compare_arms(run, first, second));
     }
     if (a->json) {
-      if (comparisons.empty()) fail("--json prints the statistics of --compare A,B: give --compare");
+      if (comparisons.empty()) {
+        fail("--json prints the statistics of compared arms: give --compare A,B or set [report] compare in the config");
+      }
       nlohmann::json all = {{"comparisons", nlohmann::json::array()}, {"slopes", nlohmann::json::array()}};
       for (const auto& c : comparisons) {
         for (const auto& r : c.at("comparisons")) all["comparisons"].push_back(r);
@@ -64,9 +66,6 @@ void add_report_command(CLI::App& app) {
         write_file_atomic(a->out, text);
       }
       return;
-    }
-    if (!comparisons.empty() && a->format != "md") {
-      fail("--compare: the statistics are in --format md and --json (the HTML page shows curves only)");
     }
     if (a->format == "md") {
       std::string text = report_markdown(run);
@@ -81,7 +80,7 @@ void add_report_command(CLI::App& app) {
     }
     const std::filesystem::path out =
         a->out.empty() ? std::filesystem::path(a->run) / "report.html" : std::filesystem::path(a->out);
-    write_file_atomic(out, report_html(run));
+    write_file_atomic(out, report_html(run, a->compare));
     std::printf("wrote %s (%zu finished generation runs of %zu arms)\n", out.c_str(),
                 run.finished.size(), run.arms.size());
   });

@@ -63,12 +63,14 @@ void fault_point(const char* point, std::int64_t generation) {
 }
 
 // Every arm's settings as one flat object ("<arm>: train.steps", ...), so that the "config
-// changed" check names exactly the keys that differ.
+// changed" check names exactly the keys that differ. [report] is presentation, not results: left out.
 json config_identity(const ExperimentConfig& c) {
   json flat = {{"name", c.name}};
   for (const auto& arm : c.arms) {
     const json settings = arm.to_json();  // named: items() must not outlive a temporary
-    for (const auto& [key, value] : settings.items()) flat[arm.name + ": " + key] = value;
+    for (const auto& [key, value] : settings.items()) {
+      if (!key.starts_with("report.")) flat[arm.name + ": " + key] = value;
+    }
   }
   return flat;
 }
@@ -109,6 +111,8 @@ void write_or_check_config(const ExperimentConfig& config, const fs::path& run,
       fail("{} was run with another config ({}); restore it, or run into another {}",
            file.string(), json_differences(a, b), names("out"));
     }
+    // Only [report] may differ: the report of this run follows the config given now.
+    if (resolved_toml(before) != resolved_toml(config)) write_file_atomic(file, resolved_toml(config));
     return;
   }
   write_file_atomic(file, resolved_toml(config));

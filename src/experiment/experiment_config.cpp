@@ -566,6 +566,37 @@ std::vector<Field> build_schema() {
                             0, kMax, "an integer >= 0 (0 = every document)"));
   f.push_back(integer_field("score.self_bleu_references", [](ExperimentSettings& s) -> auto& { return s.score.self_bleu_references; },
                             0, kMax, "an integer >= 0 (0 = every document)"));
+  // [report]
+  f.push_back({"report.compare", "a list of \"A,B\" pairs of two different arms' names",
+               [](const ExperimentSettings& s) { return json(s.report.compare); },
+               [](ExperimentSettings& s, const json& v, const Env& env) {
+                 if (!v.is_array()) env.reject(v);
+                 std::vector<std::string> pairs;
+                 for (const json& x : v) {
+                   if (!x.is_string()) env.reject(v);
+                   const std::string pair = x.get<std::string>();
+                   const auto comma = pair.find(',');
+                   if (comma == std::string::npos || comma == 0 || comma + 1 == pair.size() ||
+                       pair.find(',', comma + 1) != std::string::npos ||
+                       pair.substr(0, comma) == pair.substr(comma + 1)) {
+                     fail("{}: {} entry \"{}\" must name two different arms as \"A,B\"", env.what, env.display(), pair);
+                   }
+                   pairs.push_back(pair);
+                 }
+                 s.report.compare = pairs;
+               }});
+  f.push_back({"report.headline", "a metric name",
+               [](const ExperimentSettings& s) { return json(s.report.headline); },
+               [](ExperimentSettings& s, const json& v, const Env& env) {
+                 if (!v.is_string()) env.reject(v);
+                 const std::string name = v.get<std::string>();
+                 if (!find_metric(name)) {
+                   std::string known;
+                   for (const MetricInfo& m : metric_catalog()) known += (known.empty() ? "" : ", ") + m.name;
+                   fail("{}: {} names an unknown metric '{}' (the metrics are {})", env.what, env.display(), name, known);
+                 }
+                 s.report.headline = name;
+               }});
   return f;
 }
 
@@ -962,6 +993,12 @@ ExperimentConfig parse_experiment(const std::string& text, const fs::path& file)
       const std::string arm_what = fmt::format("{}: arm '{}'", what, arm.name);
       std::vector<Setting> values;
       flatten(table, "", arm_what, {"name"}, values);
+      for (const Setting& v : values) {
+        if (v.key.starts_with("report.")) {
+          fail("{}: [report] {} applies to the whole experiment: set it outside [[arm]]", arm_what,
+               v.key.substr(7));
+        }
+      }
       arm.settings = config.base;
       apply(arm.settings, values, arm_what, base_dir);
       check_settings(arm.settings, arm_what);
@@ -971,6 +1008,16 @@ ExperimentConfig parse_experiment(const std::string& text, const fs::path& file)
     if (config.arms.empty()) fail("{}: 'arm' is an empty list: remove it or add [[arm]] tables", what);
   } else {
     config.arms.push_back(ArmConfig{"default", config.base, json::object()});
+  }
+  for (const std::string& pair : config.base.report.compare) {
+    const auto comma = pair.find(',');
+    for (const std::string& arm : {pair.substr(0, comma), pair.substr(comma + 1)}) {
+      if (std::none_of(config.arms.begin(), config.arms.end(), [&](const ArmConfig& a) { return a.name == arm; })) {
+        std::string names;
+        for (const ArmConfig& a : config.arms) names += (names.empty() ? "" : ", ") + a.name;
+        fail("{}: [report] compare \"{}\" names no arm '{}' (the arms are {})", what, pair, arm, names);
+      }
+    }
   }
   return config;
 }

@@ -8,10 +8,11 @@
 #include <fmt/format.h>
 
 #include "collapse/generate/samples_file.h"
+#include "collapse/report/headline.h"
 #include "collapse/report/report.h"
 #include "collapse/report/svg_plot.h"
+#include "comparison_html.h"
 #include "collapse/score/metric_catalog.h"
-#include "collapse/util/error.h"
 #include "collapse/util/error.h"
 
 namespace collapse {
@@ -47,6 +48,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .swatch { display: inline-block; width: 22px; height: 4px; border-radius: 2px; vertical-align: middle; margin-right: 7px; }
 .legend { display: flex; flex-wrap: wrap; gap: 6px 22px; margin: 10px 0 4px; font-size: 14px; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(450px, 1fr)); gap: 14px; margin-top: 10px; }
+.headline { border: 1px solid var(--line); border-radius: 8px; background: var(--panel); padding: 4px 18px 12px; margin-top: 24px; }
+.headline h2 { margin-top: 12px; }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: 8px 10px 10px; background: #fff; }
 .card svg { display: block; width: 100%; height: auto; }
 .def { font-size: 12.5px; margin: 4px 6px 0; line-height: 1.4; }
@@ -267,13 +270,43 @@ const json* histogram_of(const FinishedGeneration& g) {
   return p != h->end() && p->is_object() ? &*p : nullptr;
 }
 
+// A histogram's quantile q, linear within the bin that holds it (mass spread evenly over a bin).
+double histogram_quantile(const std::vector<double>& edges, const std::vector<double>& counts, double q) {
+  double total = 0;
+  for (double c : counts) total += c;
+  double below = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    if (counts[i] > 0 && below + counts[i] >= q * total) {
+      return edges[i] + (edges[i + 1] - edges[i]) * (q * total - below) / counts[i];
+    }
+    below += counts[i];
+  }
+  return edges.back();
+}
+
+// The share of a histogram's mass above x, a bin straddling x counted in proportion.
+double share_above(const std::vector<double>& edges, const std::vector<double>& counts, double x) {
+  double total = 0, above = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    total += counts[i];
+    if (edges[i] >= x) {
+      above += counts[i];
+    } else if (edges[i + 1] > x) {
+      above += counts[i] * (edges[i + 1] - x) / (edges[i + 1] - edges[i]);
+    }
+  }
+  return total > 0 ? above / total : kNaN;
+}
+
 std::string histogram_section(const RunResults& run) {
   std::string out =
       "<section>\n<h2>Perplexity of synthetic documents under the generation-0 model</h2>\n"
-      "<p class=\"lead\">Each line is one generation's synthetic corpus: the share of its "
-      "documents per perplexity bin (log scale), pooled over the seeds that finished, as in "
-      "Shumailov et al. (2024), Fig. 1. Collapse shows as mass moving to low perplexity while a "
-      "tail of high-perplexity documents grows.</p>\n<div class=\"grid\">\n";
+      "<p class=\"lead\">Each curve is one generation's synthetic corpus: the density of its "
+      "documents over log<sub>10</sub> perplexity (the share per bin divided by the bin's width), "
+      "pooled over the seeds that finished, overlaid as in Shumailov et al. (2024), Fig. 1. "
+      "Collapse shows as mass moving to low perplexity while a tail of high-perplexity documents "
+      "grows; the legend gives each generation's tail: the share of its documents above generation "
+      "0's 90th percentile (10% at generation 0).</p>\n<div class=\"grid\">\n";
   bool any = false;
   for (const std::string& arm : run.arms) {
     std::vector<double> edges;
@@ -320,25 +353,30 @@ std::string histogram_section(const RunResults& run) {
                              skipped ? fmt::format("; {} with other bins left out", skipped) : "");
     chart.x = {"perplexity under the gen-0 model (log scale)", true,
                std::pow(10.0, edges[first]), std::pow(10.0, edges[last + 1]), false};
-    chart.y = {"share of documents", false, 0.0, std::nullopt, false};
+    chart.y = {"density per log10 unit", false, 0.0, std::nullopt, false};
     chart.legend = true;
     const std::int64_t max_generation = pooled.rbegin()->first;
+    // The tail: mass above generation 0's 90th percentile, where generation 0 is there.
+    const auto zero = pooled.find(0);
+    const double p90 = zero != pooled.end() ? histogram_quantile(edges, zero->second, 0.9) : kNaN;
     for (const auto& [generation, counts] : pooled) {
       double total = 0;
       for (double c : counts) total += c;
       svg::Series s;
-      s.label = fmt::format("gen {}", generation);
+      s.label = std::isfinite(p90)
+          ? fmt::format("gen {} (tail {:.0f}%)", generation, 100.0 * share_above(edges, counts, p90))
+          : fmt::format("gen {}", generation);
       s.color = svg::ramp_color(max_generation > 0 ? static_cast<double>(generation) /
                                                          static_cast<double>(max_generation)
                                                    : 0.0);
-      s.step = true;
       s.markers = false;
       s.width = 1.8;
+      // A point per bin at its centre (in log10), the curve drawn through them.
       for (std::size_t i = first; i <= last; ++i) {
-        s.x.push_back(std::pow(10.0, edges[i]));
-        s.y.push_back(total > 0 ? counts[i] / total : 0.0);
+        const double width = edges[i + 1] - edges[i];
+        s.x.push_back(std::pow(10.0, 0.5 * (edges[i] + edges[i + 1])));
+        s.y.push_back(total > 0 && width > 0 ? counts[i] / total / width : 0.0);
       }
-      s.x.push_back(std::pow(10.0, edges[last + 1]));
       chart.series.push_back(std::move(s));
     }
     out += "<div class=\"card\">\n" + svg::render_line_chart(chart) + "</div>\n";
@@ -560,16 +598,19 @@ std::string samples_section(const RunResults& run) {
 
 }  // namespace
 
-std::string report_html(const RunResults& run) {
+std::string report_html(const RunResults& run, const std::vector<std::string>& compare) {
+  const auto pairs = compared_pairs(run, compare);
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   out += fmt::format("<title>{} · collapse report</title>\n", escape(run.config.name));
   out += std::string("<style>") + kCss + "</style>\n</head>\n<body>\n<main>\n";
   out += header_section(run);
+  out += headline_section(run, pairs);
   out += metrics_section(run);
   out += histogram_section(run);
   out += rank_frequency_section(run);
   out += coverage_section(run);
+  out += comparison_section(run, pairs);
   out += samples_section(run);
   out += "<footer>Written by <code>collapse report</code>. Confidence intervals: mean ± "
          "t<sub>0.975, n−1</sub> · s / √n over the seeds that finished a generation (s: the "

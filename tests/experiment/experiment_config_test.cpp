@@ -482,6 +482,29 @@ name = "b"
             std::string::npos);
 }
 
+TEST(ExperimentConfig, ReportKeysNameComparedArmPairsAndAHeadlineMetricForTheWholeExperiment) {
+  const std::string arms = "[[arm]]\nname = \"a\"\n[[arm]]\nname = \"b\"\n";
+  const ExperimentConfig c =
+      parse("name = \"r\"\n[report]\ncompare = [\"a,b\", \"b,a\"]\nheadline = \"distinct_4\"\n" + arms);
+  EXPECT_EQ(c.base.report.compare, (std::vector<std::string>{"a,b", "b,a"}));
+  EXPECT_EQ(c.base.report.headline, "distinct_4");
+  EXPECT_EQ(parse("name = \"r\"\n").base.report.headline, "test_perplexity");
+  EXPECT_EQ(parse(resolved_toml(c)).base.report, c.base.report);
+  EXPECT_NE(error_of("name = \"r\"\n[report]\ncompare = [\"a,c\"]\n" + arms)
+                .find("exp.toml: [report] compare \"a,c\" names no arm 'c' (the arms are a, b)"),
+            std::string::npos);
+  EXPECT_NE(error_of("name = \"r\"\n[report]\ncompare = [\"a\"]\n" + arms)
+                .find("[report] compare entry \"a\" must name two different arms as \"A,B\""),
+            std::string::npos);
+  EXPECT_NE(error_of("name = \"r\"\n[report]\ncompare = [\"a,a\"]\n" + arms).find("two different arms"),
+            std::string::npos);
+  EXPECT_NE(error_of("name = \"r\"\n[report]\nheadline = \"nope\"\n").find("[report] headline names an unknown metric 'nope'"),
+            std::string::npos);
+  EXPECT_NE(error_of("name = \"r\"\n" + arms + "\"report.headline\" = \"distinct_4\"\n")
+                .find("exp.toml: arm 'b': [report] headline applies to the whole experiment"),
+            std::string::npos);
+}
+
 TEST(ExperimentConfig, QuickstartIsValid) {
   const ExperimentConfig c =
       load_experiment(fs::path(COLLAPSE_SOURCE_DIR) / "experiments" / "quickstart.toml");

@@ -258,6 +258,25 @@ TEST(ExperimentRun, ReportCompareTestsArmsPairedBySeedAndCallsSharedGenerationZe
   const auto bad = run_collapse({"report", (dir / "run").string(), "--compare", "real-0,nope", "--json"});
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("no arm named 'nope'"), std::string::npos) << bad.err;
+
+  // The same pair named by the config: a run with other [report] keys resumes (nothing to redo),
+  // takes them into RUN/experiment.toml, and its page opens with the headline box and verdict.
+  const std::string named = config.substr(0, config.find("[[arm]]")) +
+                            "[report]\ncompare = [\"real-0,real-50\"]\nheadline = \"test_perplexity\"\n\n" +
+                            config.substr(config.find("[[arm]]"));
+  write_text(dir / "named.toml", named);
+  const auto again = run_collapse({"run", (dir / "named.toml").string(), "--out", (dir / "run").string()});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.err.find("0 generations run, 8 reused"), std::string::npos) << again.err;
+  EXPECT_NE(read_file(dir / "run" / "experiment.toml").find("compare = [\"real-0,real-50\"]"), std::string::npos);
+  const std::string html = read_file(dir / "run" / "report.html");
+  EXPECT_NE(html.find("<section class=\"headline\">"), std::string::npos);
+  EXPECT_NE(html.find("<td>real-0 − real-50</td><td class=\"num\">1</td>"), std::string::npos)
+      << "the verdict is at the last generation both arms finished";
+  EXPECT_NE(html.find("<h2>Comparisons</h2>"), std::string::npos);
+  const auto json_from_config = run_collapse({"report", (dir / "run").string(), "--json"});
+  ASSERT_EQ(json_from_config.exit_code, 0) << json_from_config.err;
+  EXPECT_EQ(nlohmann::json::parse(json_from_config.out), stats) << "the config's pair, the same statistics";
 }
 
 TEST(ExperimentRun, TrainSizeAndSyntheticShareDrawTheAskedTokensFromTheAccumulatedPool) {

@@ -187,6 +187,17 @@ struct ScoreSettings {
   bool operator==(const ScoreSettings&) const = default;
 };
 
+// [report]: what `collapse report` puts first. Presentation, not results: the run folder's
+// config check ignores these keys (a resume with other ones rewrites RUN/experiment.toml), and
+// an arm cannot set them.
+struct ReportSettings {
+  // Pairs of arms "A,B" whose differences the report tests (paired by seed or Welch, Holm).
+  std::vector<std::string> compare;
+  // The metric of the headline box: every arm's last generation against generation 0.
+  std::string headline = "test_perplexity";
+  bool operator==(const ReportSettings&) const = default;
+};
+
 // Everything an arm runs with.
 struct ExperimentSettings {
   std::vector<std::uint64_t> seeds{0};  // non-empty, unique
@@ -200,6 +211,7 @@ struct ExperimentSettings {
   MixSettings mix;
   CurateSettings curate;
   ScoreSettings score;
+  ReportSettings report;
 
   // Flat: one member per key, named by its dotted path ("train.steps", "seeds"), values as the
   // TOML holds them. Every key is present. For diffs: json_differences(a.to_json(), b.to_json())

@@ -27,10 +27,12 @@ MetricSeries summarize_metric(const RunResults& run, const std::string& arm,
 // The metrics of the markdown table: test_perplexity and a few key metrics, those present.
 std::vector<std::string> summary_metrics(const RunResults& run);
 
-// The page: header (experiment, arms, seeds, finished generations), metric curves with 95% CI
-// bands, synthetic-perplexity histograms, rank-frequency curves, n-gram coverage bars and sample
-// documents. Inline SVG and CSS only: no scripts, no network.
-std::string report_html(const RunResults& run);
+// The page: header (experiment, arms, seeds, finished generations), the headline box ([report]
+// headline: each arm's last generation against generation 0, the compared pairs' verdicts),
+// metric curves with 95% CI bands, the generations' perplexity densities under the generation-0
+// model, rank-frequency curves, n-gram coverage bars, the comparisons of [report] compare and
+// `compare` ("A,B" pairs) and sample documents. Inline SVG and CSS only: no scripts, no network.
+std::string report_html(const RunResults& run, const std::vector<std::string>& compare = {});
 
 // A markdown table: rows arm x generation, columns n (seeds) and summary_metrics, cells
 // "mean ± half-width" (just the mean for n = 1).
