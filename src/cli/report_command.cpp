@@ -14,7 +14,7 @@ namespace collapse::cli {
 void add_report_command(CLI::App& app) {
   struct Args {
     std::string run, out, format = "html";
-    std::vector<std::string> compare;
+    std::vector<std::string> compare, metrics;
     bool json = false;
   };
   auto a = std::make_shared<Args>();
@@ -43,12 +43,16 @@ void add_report_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--compare", a->compare,
                   "two arms A,B to compare (repeatable), besides the config's [report] compare");
+  cmd->add_option("--metrics", a->metrics,
+                  "the metrics of the md table and of the comparisons, comma-separated (default: the "
+                  "headline metric, test_perplexity and a few key ones)")
+      ->delimiter(',');
   cmd->add_flag("--json", a->json, "print the comparisons' statistics as JSON on stdout (or --out)");
   cmd->callback([a] {
     const RunResults run = load_run(a->run);
     std::vector<nlohmann::json> comparisons;
     for (const auto& [first, second] : compared_pairs(run, a->compare)) {
-      comparisons.push_back(compare_arms(run, first, second));
+      comparisons.push_back(compare_arms(run, first, second, report_metrics(run, a->metrics)));
     }
     if (a->json) {
       if (comparisons.empty()) {
@@ -68,7 +72,7 @@ void add_report_command(CLI::App& app) {
       return;
     }
     if (a->format == "md") {
-      std::string text = report_markdown(run);
+      std::string text = report_markdown(run, a->metrics) + verdicts_markdown(run, compared_pairs(run, a->compare));
       for (const auto& c : comparisons) text += comparison_markdown(c);
       if (a->out.empty()) {
         std::fputs(text.c_str(), stdout);

@@ -73,4 +73,27 @@ PairVerdict pair_verdict(const RunResults& run, const std::string& a, const std:
   return v;
 }
 
+std::string verdicts_markdown(const RunResults& run, const std::vector<std::pair<std::string, std::string>>& pairs) {
+  if (pairs.empty()) return "";
+  const std::string& metric = run.config.base.report.headline;
+  std::string out = fmt::format("\n### Compared pairs: {} at the last generation both finished\n\n", metric);
+  out += "| A − B | gen | diff | 95% CI | p (Holm) | test | verdict |\n|---|---:|---:|---|---:|---|---|\n";
+  for (const auto& [a, b] : pairs) {
+    const PairVerdict v = pair_verdict(run, a, b, metric);
+    if (v.row.is_null()) {
+      out += fmt::format("| {} − {} | | | | | | {} |\n", a, b, v.verdict);
+      continue;
+    }
+    auto number = [](const nlohmann::json& x, const char* f) {
+      return x.is_null() ? std::string("–") : fmt::format(fmt::runtime(f), x.get<double>());
+    };
+    const std::string ci = v.row.at("ci_low").is_null()
+        ? "–" : fmt::format("[{}, {}]", number(v.row.at("ci_low"), "{:.4g}"), number(v.row.at("ci_high"), "{:.4g}"));
+    out += fmt::format("| {} − {} | {} | {} | {} | {} | {} | {} |\n", a, b, v.row.at("generation").get<std::int64_t>(),
+                       number(v.row.at("diff"), "{:.4g}"), ci, number(v.row.at("p_holm"), "{:.3g}"),
+                       v.row.at("test").get<std::string>(), v.verdict);
+  }
+  return out;
+}
+
 }  // namespace collapse

@@ -4,6 +4,10 @@
 #include <cmath>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "collapse/report/headline.h"
+#include "collapse/util/error.h"
 
 namespace collapse {
 
@@ -20,9 +24,13 @@ MetricSeries summarize_metric(const RunResults& run, const std::string& arm,
 }
 
 std::vector<std::string> summary_metrics(const RunResults& run) {
-  static const std::vector<std::string> preferred = {
+  std::vector<std::string> preferred = {
       "test_perplexity", "ppl_median",    "distinct_4",     "self_bleu_4",
       "unigram_js",      "zipf_exponent", "rare_coverage_2"};
+  const std::string& headline = run.config.base.report.headline;
+  if (std::find(preferred.begin(), preferred.end(), headline) == preferred.end()) {
+    preferred.insert(preferred.begin(), headline);
+  }
   std::vector<std::string> out;
   for (const std::string& m : preferred) {
     if (std::find(run.metrics.begin(), run.metrics.end(), m) != run.metrics.end()) out.push_back(m);
@@ -39,8 +47,18 @@ std::string format_mean_ci(const MeanCI& ci) {
   return fmt::format("{:.4g} ± {:.3g}", ci.mean, ci.half_width);
 }
 
-std::string report_markdown(const RunResults& run) {
-  const std::vector<std::string> columns = summary_metrics(run);
+std::vector<std::string> report_metrics(const RunResults& run, const std::vector<std::string>& metrics) {
+  if (metrics.empty()) return summary_metrics(run);
+  for (const std::string& m : metrics) {
+    if (std::find(run.metrics.begin(), run.metrics.end(), m) == run.metrics.end()) {
+      fail("{}: no metric '{}' in its metrics.csv (it has {})", run.dir.string(), m, fmt::join(run.metrics, ", "));
+    }
+  }
+  return metrics;
+}
+
+std::string report_markdown(const RunResults& run, const std::vector<std::string>& metrics) {
+  const std::vector<std::string> columns = report_metrics(run, metrics);
   std::string out = fmt::format("## {}: mean ± 95% CI half-width over seeds\n\n", run.config.name);
   out += "CI: t-distribution with n - 1 degrees of freedom; n = seeds finished; no ± for n = 1.";
   if (run.unfinished_rows > 0) {
@@ -74,6 +92,17 @@ std::string report_markdown(const RunResults& run) {
     }
   }
   if (!any) out += "\n(no generation has finished yet)\n";
+  // The headline: each arm's last generation against its generation 0.
+  const std::string& headline = run.config.base.report.headline;
+  const std::vector<FoldChange> folds = fold_changes(run, headline);
+  if (!folds.empty()) {
+    out += fmt::format("\n### Headline: {}, last generation / generation 0 (per seed; mean, 95% CI)\n\n", headline);
+    out += "| arm | gen | seeds | x-fold | 95% CI |\n|---|---:|---:|---:|---|\n";
+    for (const FoldChange& f : folds) {
+      out += fmt::format("| {} | {} | {} | {:.3f} | {} |\n", f.arm, f.generation, f.seeds, f.mean,
+                         std::isfinite(f.ci_low) ? fmt::format("[{:.3f}, {:.3f}]", f.ci_low, f.ci_high) : "–");
+    }
+  }
   return out;
 }
 

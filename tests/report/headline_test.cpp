@@ -119,3 +119,22 @@ TEST(Headline, ThePageOpensWithTheHeadlineBoxAndShowsTheConfiguredComparisons) {
   EXPECT_EQ(report_html(load_run(fake_run("headline-none", ""))).find("<h2>Comparisons</h2>"), std::string::npos)
       << "nothing compared, no comparisons section";
 }
+
+TEST(Headline, TheMarkdownEndsWithTheHeadlineAndTheVerdictsAndTakesTheMetricsAsked) {
+  const RunResults run = load_run(fake_run("headline-md", "[report]\ncompare = [\"up,flat\"]\n"));
+  const std::string md = report_markdown(run, {"test_perplexity"});
+  EXPECT_NE(md.find("| arm | gen | n | test_perplexity |\n"), std::string::npos) << md;
+  EXPECT_NE(md.find("### Headline: test_perplexity"), std::string::npos) << md;
+  EXPECT_NE(md.find(fmt::format("| up | 2 | 3 | {:.3f} | [", (1.4 + 15.2 / 11 + 16.4 / 12) / 3)), std::string::npos) << md;
+  EXPECT_NE(md.find("| solo | 1 | 1 | 1.250 | – |"), std::string::npos) << md;
+  const std::string verdicts = verdicts_markdown(run, compared_pairs(run, {}));
+  EXPECT_NE(verdicts.find("| up − flat | 2 | 4.2 |"), std::string::npos) << verdicts;
+  EXPECT_NE(verdicts.find("| paired | up is higher than flat |"), std::string::npos) << verdicts;
+  try {
+    report_markdown(run, {"recall"});
+    ADD_FAILURE() << "a metric the run lacks is an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no metric 'recall' in its metrics.csv (it has test_perplexity)"), std::string::npos)
+        << e.what();
+  }
+}

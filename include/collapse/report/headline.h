@@ -42,4 +42,7 @@ struct PairVerdict {
 PairVerdict pair_verdict(const RunResults& run, const std::string& a, const std::string& b,
                          const std::string& metric);
 
+// The verdicts of `pairs` on [report] headline's metric as a markdown table (empty without pairs).
+std::string verdicts_markdown(const RunResults& run, const std::vector<std::pair<std::string, std::string>>& pairs);
+
 }  // namespace collapse

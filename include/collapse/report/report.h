@@ -24,8 +24,13 @@ struct MetricSeries {
 MetricSeries summarize_metric(const RunResults& run, const std::string& arm,
                               const std::string& metric);
 
-// The metrics of the markdown table: test_perplexity and a few key metrics, those present.
+// The metrics of the markdown table and the comparisons: [report] headline's, test_perplexity
+// and a few key metrics, those present.
 std::vector<std::string> summary_metrics(const RunResults& run);
+
+// `metrics` checked against the run's (Error naming a metric it lacks), or summary_metrics when
+// empty.
+std::vector<std::string> report_metrics(const RunResults& run, const std::vector<std::string>& metrics);
 
 // The page: header (experiment, arms, seeds, finished generations), the headline box ([report]
 // headline: each arm's last generation against generation 0, the compared pairs' verdicts),
@@ -34,9 +39,10 @@ std::vector<std::string> summary_metrics(const RunResults& run);
 // `compare` ("A,B" pairs) and sample documents. Inline SVG and CSS only: no scripts, no network.
 std::string report_html(const RunResults& run, const std::vector<std::string>& compare = {});
 
-// A markdown table: rows arm x generation, columns n (seeds) and summary_metrics, cells
-// "mean ± half-width" (just the mean for n = 1).
-std::string report_markdown(const RunResults& run);
+// A markdown table: rows arm x generation, columns n (seeds) and `metrics` (report_metrics),
+// cells "mean ± half-width" (just the mean for n = 1); then the headline metric's x-fold change
+// of every arm (headline.h).
+std::string report_markdown(const RunResults& run, const std::vector<std::string>& metrics = {});
 
 // "12.35 ± 0.872", or "12.35" for n = 1, "–" for n = 0.
 std::string format_mean_ci(const MeanCI& ci);
