@@ -109,29 +109,30 @@ torch=$version
 # nltk is pinned: tests/score/self_bleu_test.cpp holds our self-BLEU to its sentence_bleu.
 # tokenizers and sentencepiece serve tests/data/hf_tokenizer_fixtures.py, the tokenizer reference.
 # scipy serves tests/score/logistic_regression_scipy.py, the detector's reference, and with
-# statsmodels tests/report/statistics_scipy.py, the report statistics' reference.
+# statsmodels tests/report/statistics_scipy.py, the report statistics' reference. tensorboard
+# serves tests/util/event_file_tensorboard.py: its EventAccumulator reads our event files.
 nltk_spec=nltk==3.10.4
 helpers_ok() {
-  "$python" -c 'import numpy, scipy, statsmodels, safetensors, transformers, tokenizers, sentencepiece, nltk' >/dev/null 2>&1
+  "$python" -c 'import numpy, scipy, statsmodels, safetensors, transformers, tokenizers, sentencepiece, nltk, tensorboard' >/dev/null 2>&1
 }
 if helpers_ok; then
-  say "python test helpers (numpy, scipy, statsmodels, safetensors, transformers, tokenizers, sentencepiece, nltk): already present"
+  say "python test helpers (numpy, scipy, statsmodels, safetensors, transformers, tokenizers, sentencepiece, nltk, tensorboard): already present"
 else
-  say "installing python test helpers (numpy, scipy, statsmodels, safetensors, transformers, tokenizers, sentencepiece, $nltk_spec) for $python"
+  say "installing python test helpers (numpy, scipy, statsmodels, safetensors, transformers, tokenizers, sentencepiece, $nltk_spec, tensorboard) for $python"
   pin=$(mktemp)
   trap 'rm -f "$pin"' EXIT
   echo "torch==$torch" >"$pin"
   pip=("$python" -m pip install -q)
-  if ! "${pip[@]}" -c "$pin" transformers tokenizers sentencepiece safetensors numpy scipy statsmodels "$nltk_spec"; then
+  if ! "${pip[@]}" -c "$pin" transformers tokenizers sentencepiece safetensors numpy scipy statsmodels "$nltk_spec" tensorboard; then
     warn "plain install of the helpers failed or would change torch; retrying transformers with --no-deps"
     if "${pip[@]}" -c "$pin" huggingface-hub tokenizers sentencepiece safetensors regex pyyaml packaging \
-        requests tqdm filelock numpy scipy statsmodels "$nltk_spec"; then
+        requests tqdm filelock numpy scipy statsmodels "$nltk_spec" tensorboard; then
       "${pip[@]}" --no-deps transformers || true
     fi
   fi
   after=$(torch_version "$python") || die "torch no longer imports after installing the helpers"
   [[ $after == "$torch" ]] || die "installing the helpers changed torch from $torch to $after"
-  helpers_ok || warn "numpy/scipy/statsmodels/safetensors/transformers/tokenizers/sentencepiece/nltk not importable by $python; tests that need them will skip"
+  helpers_ok || warn "numpy/scipy/statsmodels/safetensors/transformers/tokenizers/sentencepiece/nltk/tensorboard not importable by $python; tests that need them will skip"
 fi
 
 # --- 4. corpora ----------------------------------------------------------------------------
