@@ -11,6 +11,7 @@
 #include "collapse/data/tokenizer.h"
 #include "collapse/experiment/curation.h"
 #include "collapse/experiment/mixer.h"
+#include "collapse/experiment/run_events.h"
 #include "collapse/experiment/run_results.h"
 #include "collapse/experiment/train_once.h"
 #include "collapse/generate/generator.h"
@@ -152,6 +153,7 @@ struct ArmRun {
   const fs::path& run;
   const Dataset& data;
   c10::Device device;
+  RunEvents& events;
 
   const ExperimentSettings& s() const { return arm.settings; }
   fs::path gen(std::int64_t k) const { return generation_dir(run, arm.name, seed, k); }
@@ -273,12 +275,27 @@ TrainOptions training_options(const ArmRun& r, std::int64_t k, const std::option
 
 // Trains with `o` into `out`, showing progress as `what` ("train", "oracle"); SIGKILLs itself
 // halfway through at fault point `what`@k.
+// Optimizer steps trained along the lineage before generation k (TensorBoard's step axis).
+std::int64_t lineage_offset(const ArmRun& r, std::int64_t k) {
+  std::int64_t steps = 0;
+  for (std::int64_t j = 0; j < k; ++j) steps += logged_steps(r.gen(j) / "model" / "train_log.jsonl");
+  return steps;
+}
+
+// The TensorBoard prefix and step offset of a training: generations along the lineage, the
+// oracle on its own.
+std::int64_t events_offset(const ArmRun& r, std::int64_t k, const std::string& what) {
+  return what == "train" ? lineage_offset(r, k) : 0;
+}
+
 void train_with_progress(const ArmRun& r, std::int64_t k, TrainOptions o, const fs::path& out,
                          const std::string& what) {
   o.out = out;
   Progress progress(r.tag(k) + " " + what, 0, "steps");
+  const std::int64_t offset = events_offset(r, k, what);
   train(o, [&](const StepReport& step) {
     progress.update(step.step, fmt::format("step {}/{} loss {:.3f}", step.step, step.total_steps, step.loss));
+    r.events.step(what, offset, step);
     if (step.step * 2 >= step.total_steps) fault_point(what.c_str(), k);
   });
   progress.finish();
@@ -298,6 +315,7 @@ void train_shared(const ArmRun& r, std::int64_t k, const TrainOptions& o, const 
     train_with_progress(r, k, o, dir, what);
   });
   if (!shared.trained_here) {
+    r.events.replay(what, events_offset(r, k, what), out / "train_log.jsonl");
     std::fprintf(stderr, "%s %s: the same %s model was trained by %s (%s), reused\n", r.tag(k).c_str(),
                  what.c_str(), name == "gen0" ? "generation-0" : name.c_str(), shared.trained_by.c_str(),
                  shared.shared.string().c_str());
@@ -585,6 +603,7 @@ void run_generation(ArmRun& r, std::int64_t k) {
   json timings = clock.to_json();
   timings["device"] = r.device.str();
   write_file_atomic(dir / "timings.json", timings.dump(1) + "\n");
+  r.events.metrics(k, read_generation_json(dir / "metrics.json").at("metrics"));
   write_file_atomic(dir / "DONE", "done\n");
   fault_point("done", k);
 }
@@ -656,8 +675,10 @@ RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& opti
   const auto start = std::chrono::steady_clock::now();
   std::int64_t position = 0;
   for (const auto& [arm, seed] : work) {
+    RunEvents events(run / "tensorboard" / arm->name / fmt::format("seed-{}", seed), resolved_toml(config),
+                     config.base.report.tensorboard);
     ArmRun r{config, *arm, seed, run, data,
-             resolve_device(arm->settings.device, fmt::format("{}: device", config.file.string()))};
+             resolve_device(arm->settings.device, fmt::format("{}: device", config.file.string())), events};
     for (std::int64_t k = 0; k < arm->settings.generations; ++k) {
       ++position;
       if (generation_finished(r.gen(k))) {

@@ -597,6 +597,7 @@ std::vector<Field> build_schema() {
                  }
                  s.report.headline = name;
                }});
+  f.push_back(bool_field("report.tensorboard", [](ExperimentSettings& s) -> auto& { return s.report.tensorboard; }));
   return f;
 }
 

@@ -336,7 +336,8 @@ TrainResult train(const TrainOptions& options, const std::function<void(const St
     tokens_per_second = step == state.step ? rate : 0.9 * tokens_per_second + 0.1 * rate;
 
     StepReport report{.step = step + 1, .total_steps = plan.total_steps, .loss = loss_sum, .lr = lr,
-                      .tokens_per_second = tokens_per_second, .valid_loss = std::nullopt};
+                      .tokens_per_second = tokens_per_second, .valid_loss = std::nullopt,
+                      .grad_norm = grad_norm};
     const bool last_step = step + 1 == plan.total_steps;
     if ((step + 1) % options.log_every == 0 || last_step) {
       state.log.push_back({{"step", step + 1}, {"loss", loss_sum}, {"lr", lr}});

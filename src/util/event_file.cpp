@@ -120,6 +120,20 @@ std::string text_event(double wall_time, std::int64_t step, std::string_view tag
   return event(wall_time, step, summary_of(v));
 }
 
+std::string session_start_event(double wall_time, std::int64_t step) {
+  // Event { ...; SessionLog session_log = 7; }  SessionLog { SessionStatus status = 1; } START = 1
+  std::string log;
+  key(log, 1, kVarint);
+  varint(log, 1);
+  std::string e;
+  key(e, 1, kFixed64);
+  little_endian(e, wall_time);
+  key(e, 2, kVarint);
+  varint(e, static_cast<std::uint64_t>(step));
+  bytes_field(e, 7, log);
+  return e;
+}
+
 std::string tf_record(std::string_view data) {
   std::string length;
   little_endian(length, static_cast<std::uint64_t>(data.size()));
@@ -136,8 +150,12 @@ EventFileWriter::EventFileWriter(const std::filesystem::path& dir, const std::st
   if (ec) fail("{}: cannot create the TensorBoard folder ({})", dir.string(), ec.message());
   char host[256] = "localhost";
   ::gethostname(host, sizeof(host) - 1);
-  path_ = dir / ("events.out.tfevents." + std::to_string(static_cast<std::int64_t>(now())) + "." + host + "." +
-                 std::to_string(::getpid()) + (suffix.empty() ? "" : "." + suffix));
+  // Readers take a folder's files in name order: seconds, then microseconds, so that a resumed
+  // process's file sorts after the killed one's even within the same second.
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  path_ = dir / fmt::format("events.out.tfevents.{}.{:06d}.{}.{}{}", micros / 1000000, micros % 1000000, host,
+                            ::getpid(), suffix.empty() ? "" : "." + suffix);
   file_ = std::fopen(path_.c_str(), "ab");
   if (!file_) fail("{}: cannot create the event file ({})", path_.string(), std::strerror(errno));
   write(file_version_event(now()));
@@ -154,6 +172,8 @@ void EventFileWriter::scalar(std::string_view tag, std::int64_t step, double val
 void EventFileWriter::text(std::string_view tag, std::int64_t step, std::string_view text) {
   write(text_event(now(), step, tag, text));
 }
+
+void EventFileWriter::session_start(std::int64_t step) { write(session_start_event(now(), step)); }
 
 void EventFileWriter::write(const std::string& event) {
   const std::string record = tf_record(event);

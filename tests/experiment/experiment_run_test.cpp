@@ -3,6 +3,12 @@
 // resumed each time, it ends with the same metrics.csv as an uninterrupted run.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <functional>
+#include <numeric>
+#include <sstream>
+
 #include <nlohmann/json.hpp>
 
 #include "collapse/data/token_store.h"
@@ -122,6 +128,22 @@ TEST(ExperimentRun, WritesEveryGenerationAndTheTidyMetrics) {
   EXPECT_EQ(read_file(dir / "run" / "metrics.csv"), csv);
 }
 
+// What TensorBoard reads from one of RUN/tensorboard's run folders (tests/util/event_file_tensorboard.py);
+// null where tensorboard is not importable (outside CI).
+nlohmann::json tensorboard(const fs::path& dir) {
+  const auto r = run_shell(std::string(COLLAPSE_PYTHON) + " " + COLLAPSE_SOURCE_DIR +
+                           "/tests/util/event_file_tensorboard.py " + dir.string());
+  if (r.exit_code == 77 && !std::getenv("CI")) return nullptr;
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  return r.exit_code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json();
+}
+
+std::vector<std::int64_t> steps_of(const nlohmann::json& points) {
+  std::vector<std::int64_t> steps;
+  for (const auto& p : points) steps.push_back(p[0].get<std::int64_t>());
+  return steps;
+}
+
 TEST(ExperimentRun, KilledAnywhereAndResumedItEndsWithTheSameMetrics) {
   const fs::path dir = fresh_dir("run-kill");
   const fs::path config = write_config(dir);
@@ -136,6 +158,89 @@ TEST(ExperimentRun, KilledAnywhereAndResumedItEndsWithTheSameMetrics) {
   const auto finished = run(config, dir / "resumed");
   ASSERT_EQ(finished.exit_code, 0) << finished.err;
   EXPECT_EQ(read_file(dir / "resumed" / "metrics.csv"), read_file(dir / "clean" / "metrics.csv"));
+
+  // TensorBoard, reading the files of six processes (five killed), sees the uninterrupted run:
+  // every step once, in order, with the same values (tokens/s aside, a timing).
+  for (const char* arm : {"real-0", "real-50"}) {
+    for (const char* folder : {"training", "generations"}) {
+      SCOPED_TRACE(std::string(arm) + "/" + folder);
+      const fs::path part = fs::path("tensorboard") / arm / "seed-0" / folder;
+      nlohmann::json clean_tb = tensorboard(dir / "clean" / part);
+      if (clean_tb.is_null()) GTEST_SKIP() << "tensorboard not importable by " << COLLAPSE_PYTHON;
+      nlohmann::json resumed_tb = tensorboard(dir / "resumed" / part);
+      clean_tb["scalars"].erase("train/tokens_per_second");
+      resumed_tb["scalars"].erase("train/tokens_per_second");
+      EXPECT_EQ(resumed_tb["scalars"], clean_tb["scalars"]);
+      for (const auto& [tag, points] : resumed_tb["scalars"].items()) {
+        const auto steps = steps_of(points);
+        EXPECT_TRUE(std::adjacent_find(steps.begin(), steps.end(), std::greater_equal<>()) == steps.end())
+            << tag << ": steps strictly increasing";
+      }
+    }
+  }
+}
+
+TEST(ExperimentRun, TensorBoardHasEveryTrainingStepAlongTheLineageAndEveryMetricPerGeneration) {
+  const fs::path dir = fresh_dir("run-tensorboard");
+  const auto r = run(write_config(dir), dir / "run");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path lineage = dir / "run" / "tensorboard" / "real-0" / "seed-0";
+  const nlohmann::json training = tensorboard(lineage / "training");
+  if (training.is_null()) GTEST_SKIP() << "tensorboard not importable by " << COLLAPSE_PYTHON;
+  // 3 generations of 12 steps, one after the other: steps 1..36.
+  std::vector<std::int64_t> all(36);
+  std::iota(all.begin(), all.end(), 1);
+  EXPECT_EQ(steps_of(training["scalars"]["train/loss"]), all);
+  EXPECT_EQ(steps_of(training["scalars"]["valid/loss"]), (std::vector<std::int64_t>{6, 12, 18, 24, 30, 36}));
+  // Generation 1's train_log.jsonl, at its steps + 12 (float32 in the event file).
+  std::istringstream log(read_file(dir / "run" / "real-0" / "seed-0" / "gen-1" / "model" / "train_log.jsonl"));
+  int compared = 0;
+  for (std::string line; std::getline(log, line);) {
+    const auto e = nlohmann::json::parse(line);
+    const std::int64_t step = 12 + e["step"].get<std::int64_t>();
+    const char* tag = e.contains("loss") ? "train/loss" : "valid/loss";
+    const double value = e.contains("loss") ? e["loss"].get<double>() : e["valid_loss"].get<double>();
+    for (const auto& p : training["scalars"][tag]) {
+      if (p[0] == step) {
+        EXPECT_EQ(p[1].get<double>(), static_cast<double>(static_cast<float>(value))) << tag << " " << step;
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GE(compared, 3);
+  // Every metric of metrics.csv at its generation.
+  const nlohmann::json generations = tensorboard(lineage / "generations");
+  std::istringstream csv(read_file(dir / "run" / "metrics.csv"));
+  std::string line;
+  std::getline(csv, line);  // header
+  int metrics = 0;
+  while (std::getline(csv, line)) {
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    for (std::string x; std::getline(fields, x, ',');) f.push_back(x);
+    if (f[1] != "real-0") continue;
+    const auto& points = generations["scalars"]["metrics/" + f[4]];
+    ASSERT_EQ(points.size(), 3u) << f[4];
+    EXPECT_EQ(points[std::stoi(f[3])][0], std::stoi(f[3]));
+    EXPECT_EQ(points[std::stoi(f[3])][1].get<double>(), static_cast<double>(static_cast<float>(std::stod(f[5])))) << f[4];
+    ++metrics;
+  }
+  EXPECT_GE(metrics, 3 * 20);
+  EXPECT_NE(generations["texts"]["config"][0][1].get<std::string>().find("name = \"smoke\""), std::string::npos);
+  // real-50 reused real-0's generation-0 model: its log is replayed (loss at the logged steps).
+  const nlohmann::json shared = tensorboard(dir / "run" / "tensorboard" / "real-50" / "seed-0" / "training");
+  const auto steps = steps_of(shared["scalars"]["train/loss"]);
+  ASSERT_GE(steps.size(), 2u);
+  EXPECT_EQ(steps[0], 10);
+  EXPECT_EQ(steps[1], 12);
+  EXPECT_EQ(steps.back(), 36);
+
+  // Off: no folder.
+  std::string off = kConfig;
+  off.replace(off.find("[[arm]]"), 7, "[report]\ntensorboard = false\n\n[[arm]]");
+  write_text(dir / "off.toml", off);
+  ASSERT_EQ(run(dir / "off.toml", dir / "off").exit_code, 0);
+  EXPECT_FALSE(fs::exists(dir / "off" / "tensorboard"));
 }
 
 TEST(ExperimentRun, EveryLiteratureKnobOnKilledAnywhereResumesToTheSameMetrics) {

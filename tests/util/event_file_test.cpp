@@ -69,3 +69,24 @@ TEST(EventFile, TensorBoardReadsBackEveryScalarAndTextWithTheirSteps) {
   EXPECT_EQ(partial["scalars"]["train/loss"].size(), 5u);
   EXPECT_FALSE(partial["texts"].contains("config"));
 }
+
+TEST(EventFile, ASessionStartInALaterFileReplacesTheStepsFromThereOn) {
+  // A process killed after step 5, and the one that resumes at step 3: its file (written later,
+  // named later) starts with SessionLog START at 3, and the reader keeps steps 1-2 of the first.
+  const auto dir = tests::fresh_dir("event-file-restart");
+  {
+    EventFileWriter first(dir, "a");
+    first.session_start(1);
+    for (int step = 1; step <= 5; ++step) first.scalar("train/loss", step, step);
+  }
+  {
+    EventFileWriter second(dir, "b");
+    second.session_start(3);
+    for (int step = 3; step <= 4; ++step) second.scalar("train/loss", step, 10 * step);
+  }
+  const auto run = tests::run_shell(std::string(COLLAPSE_PYTHON) + " " + COLLAPSE_SOURCE_DIR +
+                                    "/tests/util/event_file_tensorboard.py " + dir.string());
+  if (run.exit_code == 77 && !std::getenv("CI")) GTEST_SKIP() << "tensorboard not importable by " << COLLAPSE_PYTHON;
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_EQ(json::parse(run.out)["scalars"]["train/loss"], json::parse("[[1, 1], [2, 2], [3, 30], [4, 40]]"));
+}

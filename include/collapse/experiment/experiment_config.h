@@ -187,7 +187,7 @@ struct ScoreSettings {
   bool operator==(const ScoreSettings&) const = default;
 };
 
-// [report]: what `collapse report` puts first. Presentation, not results: the run folder's
+// [report]: what `collapse report` puts first, and the TensorBoard events. Presentation, not results: the run folder's
 // config check ignores these keys (a resume with other ones rewrites RUN/experiment.toml), and
 // an arm cannot set them.
 struct ReportSettings {
@@ -195,6 +195,8 @@ struct ReportSettings {
   std::vector<std::string> compare;
   // The metric of the headline box: every arm's last generation against generation 0.
   std::string headline = "test_perplexity";
+  // TensorBoard event files under RUN/tensorboard/ (experiment/run_events.h).
+  bool tensorboard = true;
   bool operator==(const ReportSettings&) const = default;
 };
 

@@ -70,6 +70,7 @@ struct StepReport {
   double lr;
   double tokens_per_second;
   std::optional<double> valid_loss;  // set on evaluation steps
+  double grad_norm = 0.0;            // the gradient's L2 norm before clipping
 };
 
 struct TrainResult {

@@ -25,10 +25,13 @@ std::string file_version_event(double wall_time);
 std::string scalar_event(double wall_time, std::int64_t step, std::string_view tag, float value);
 // A text summary (TensorBoard's text plugin: a scalar string tensor); shown as markdown.
 std::string text_event(double wall_time, std::int64_t step, std::string_view tag, std::string_view text);
+// SessionLog START at `step`: a reader drops every event of the run with step >= `step` that it
+// read before (TensorBoard's restart handling), so a resumed process can write those steps anew.
+std::string session_start_event(double wall_time, std::int64_t step);
 // One TFRecord around `data`.
 std::string tf_record(std::string_view data);
 
-// Appends events to a new file DIR/events.out.tfevents.<unix seconds>.<host>.<pid>.<suffix>
+// Appends events to a new file DIR/events.out.tfevents.<unix seconds>.<microseconds>.<host>.<pid>[.<suffix>]
 // (created with its directory), flushed after every event so that a reader sees it at once.
 // TensorBoard reads every such file of a folder in name order. Write errors are Errors naming
 // the file.
@@ -41,6 +44,7 @@ class EventFileWriter {
 
   void scalar(std::string_view tag, std::int64_t step, double value);
   void text(std::string_view tag, std::int64_t step, std::string_view text);
+  void session_start(std::int64_t step);
   const std::filesystem::path& path() const { return path_; }
 
  private:
