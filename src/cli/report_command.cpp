@@ -1,5 +1,8 @@
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
+#include <limits>
+#include <thread>
 
 #include "collapse/experiment/run_results.h"
 #include "collapse/report/comparison.h"
@@ -11,11 +14,44 @@
 
 namespace collapse::cli {
 
+namespace {
+
+// collapse report --watch: the page rewritten whenever the set of finished generations grows,
+// until every planned one has finished. A run folder not yet started (no experiment.toml or
+// metrics.csv) is waited for.
+void watch(const std::filesystem::path& dir, const std::filesystem::path& out, const std::vector<std::string>& compare,
+           int interval) {
+  std::size_t shown = std::numeric_limits<std::size_t>::max();
+  bool waiting_said = false;
+  for (;;) {
+    if (!std::filesystem::exists(dir / "experiment.toml") || !std::filesystem::exists(dir / "metrics.csv")) {
+      if (!waiting_said) std::fprintf(stderr, "waiting for %s to finish its first generation\n", dir.c_str());
+      waiting_said = true;
+      std::this_thread::sleep_for(std::chrono::seconds(interval));
+      continue;
+    }
+    const RunResults run = load_run(dir);
+    const auto planned = static_cast<std::size_t>(planned_generation_runs(run));
+    const bool done = run.finished.size() >= planned;
+    if (run.finished.size() != shown || done) {
+      write_file_atomic(out, report_html(run, compare, done ? 0 : interval));
+      shown = run.finished.size();
+      std::printf("wrote %s (%zu of %zu generation runs finished)\n", out.c_str(), shown, planned);
+      std::fflush(stdout);
+    }
+    if (done) return;
+    std::this_thread::sleep_for(std::chrono::seconds(interval));
+  }
+}
+
+}  // namespace
+
 void add_report_command(CLI::App& app) {
   struct Args {
     std::string run, out, format = "html";
     std::vector<std::string> compare, metrics;
-    bool json = false;
+    bool json = false, watch = false;
+    int interval = 10;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
@@ -32,6 +68,7 @@ void add_report_command(CLI::App& app) {
       "    per generation: in the page, in the md output, or alone with --json. The page opens\n"
       "    with a headline box: [report] headline's metric, each arm's last generation against\n"
       "    generation 0 (x-fold, 95% CI), and each compared pair's verdict.\n"
+      "  --watch: the page kept current while the run goes (see --interval).\n"
       "Example: collapse report runs/quickstart && collapse report runs/quickstart --format md\n"
       "         collapse report runs/quickstart --compare real-0,real-20 --json");
   cmd->add_option("run", a->run, "the run folder (holds experiment.toml and metrics.csv)")
@@ -47,8 +84,21 @@ void add_report_command(CLI::App& app) {
                   "the metrics of the md table and of the comparisons, comma-separated (default: the "
                   "headline metric, test_perplexity and a few key ones)")
       ->delimiter(',');
+  cmd->add_flag("--watch", a->watch,
+                "keep the HTML page current while the run goes: rewrite it whenever a generation finishes "
+                "(checked every --interval seconds; the page reloads itself as often) and stop once every "
+                "planned generation has finished, with a final page that no longer reloads");
+  cmd->add_option("--interval", a->interval, "seconds between checks with --watch")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   cmd->add_flag("--json", a->json, "print the comparisons' statistics as JSON on stdout (or --out)");
   cmd->callback([a] {
+    if (a->watch) {
+      if (a->json || a->format != "html") fail("--watch keeps the HTML page current: leave out --json and --format md");
+      watch(a->run, a->out.empty() ? std::filesystem::path(a->run) / "report.html" : std::filesystem::path(a->out),
+            a->compare, a->interval);
+      return;
+    }
     const RunResults run = load_run(a->run);
     std::vector<nlohmann::json> comparisons;
     for (const auto& [first, second] : compared_pairs(run, a->compare)) {

@@ -48,6 +48,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .swatch { display: inline-block; width: 22px; height: 4px; border-radius: 2px; vertical-align: middle; margin-right: 7px; }
 .legend { display: flex; flex-wrap: wrap; gap: 6px 22px; margin: 10px 0 4px; font-size: 14px; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(450px, 1fr)); gap: 14px; margin-top: 10px; }
+.live { background: #fff8c5; border: 1px solid #d4a72c; border-radius: 6px; padding: 6px 12px; }
 .headline { border: 1px solid var(--line); border-radius: 8px; background: var(--panel); padding: 4px 18px 12px; margin-top: 24px; }
 .headline h2 { margin-top: 12px; }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: 8px 10px 10px; background: #fff; }
@@ -598,12 +599,26 @@ std::string samples_section(const RunResults& run) {
 
 }  // namespace
 
-std::string report_html(const RunResults& run, const std::vector<std::string>& compare) {
+std::int64_t planned_generation_runs(const RunResults& run) {
+  std::int64_t planned = 0;
+  for (const ArmConfig& a : run.config.arms) {
+    planned += static_cast<std::int64_t>(a.settings.seeds.size()) * a.settings.generations;
+  }
+  return planned;
+}
+
+std::string report_html(const RunResults& run, const std::vector<std::string>& compare, int refresh_seconds) {
   const auto pairs = compared_pairs(run, compare);
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  if (refresh_seconds > 0) out += fmt::format("<meta http-equiv=\"refresh\" content=\"{}\">\n", refresh_seconds);
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   out += fmt::format("<title>{} · collapse report</title>\n", escape(run.config.name));
   out += std::string("<style>") + kCss + "</style>\n</head>\n<body>\n<main>\n";
+  if (refresh_seconds > 0) {
+    out += fmt::format("<p class=\"live\">Live: {} of {} generation runs finished; this page is rewritten as "
+                       "generations finish and reloads every {} s (<code>collapse report --watch</code>).</p>\n",
+                       run.finished.size(), planned_generation_runs(run), refresh_seconds);
+  }
   out += header_section(run);
   out += headline_section(run, pairs);
   out += metrics_section(run);

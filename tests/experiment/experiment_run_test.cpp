@@ -144,6 +144,28 @@ std::vector<std::int64_t> steps_of(const nlohmann::json& points) {
   return steps;
 }
 
+TEST(ExperimentRun, ReportWatchRewritesThePageAsGenerationsFinishAndStopsWhenTheRunIsDone) {
+  // The watcher starts before the run folder exists, waits for it, rewrites the page as
+  // generations finish (a live page that reloads itself) and ends with a final page.
+  const fs::path dir = fresh_dir("run-watch");
+  const fs::path config = write_config(dir);
+  const std::string bin = std::string("'") + COLLAPSE_BIN + "'";
+  const auto r = run_shell("(" + bin + " run '" + config.string() + "' --out '" + (dir / "run").string() +
+                           "' --no-report > '" + (dir / "run.log").string() + "' 2>&1 &) ; " + bin + " report '" +
+                           (dir / "run").string() + "' --watch --interval 1");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::istringstream lines(r.out);
+  std::vector<std::string> wrote;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("wrote ")) wrote.push_back(line);
+  }
+  ASSERT_GE(wrote.size(), 2u) << r.out << r.err;
+  EXPECT_NE(wrote.back().find("(6 of 6 generation runs finished)"), std::string::npos) << r.out;
+  const std::string page = read_file(dir / "run" / "report.html");
+  EXPECT_EQ(page.find("http-equiv=\"refresh\""), std::string::npos) << "the final page no longer reloads";
+  EXPECT_NE(page.find("6 of 6 generation runs finished"), std::string::npos);
+}
+
 TEST(ExperimentRun, KilledAnywhereAndResumedItEndsWithTheSameMetrics) {
   const fs::path dir = fresh_dir("run-kill");
   const fs::path config = write_config(dir);

@@ -138,3 +138,11 @@ TEST(Headline, TheMarkdownEndsWithTheHeadlineAndTheVerdictsAndTakesTheMetricsAsk
         << e.what();
   }
 }
+
+TEST(Headline, ALivePageReloadsItselfAndSaysHowFarTheRunIs) {
+  const RunResults run = load_run(fake_run("headline-live", ""));
+  const std::string live = report_html(run, {}, 5);
+  EXPECT_NE(live.find("<meta http-equiv=\"refresh\" content=\"5\">"), std::string::npos);
+  EXPECT_NE(live.find("Live: 20 of 27 generation runs finished"), std::string::npos);  // solo: seeds 1, 2 missing
+  EXPECT_EQ(report_html(run).find("http-equiv"), std::string::npos);
+}

@@ -37,7 +37,13 @@ std::vector<std::string> report_metrics(const RunResults& run, const std::vector
 // metric curves with 95% CI bands, the generations' perplexity densities under the generation-0
 // model, rank-frequency curves, n-gram coverage bars, the comparisons of [report] compare and
 // `compare` ("A,B" pairs) and sample documents. Inline SVG and CSS only: no scripts, no network.
-std::string report_html(const RunResults& run, const std::vector<std::string>& compare = {});
+// `refresh_seconds` > 0: a live page (collapse report --watch) that reloads itself that often and
+// says so at its top.
+std::string report_html(const RunResults& run, const std::vector<std::string>& compare = {},
+                        int refresh_seconds = 0);
+
+// Generation runs the config plans (arms x seeds x generations), and how many have finished.
+std::int64_t planned_generation_runs(const RunResults& run);
 
 // A markdown table: rows arm x generation, columns n (seeds) and `metrics` (report_metrics),
 // cells "mean ± half-width" (just the mean for n = 1); then the headline metric's x-fold change
