@@ -4,6 +4,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -13,6 +14,7 @@
 #include "collapse/report/svg_plot.h"
 #include "comparison_html.h"
 #include "collapse/score/metric_catalog.h"
+#include "collapse/util/atomic_file.h"
 #include "collapse/util/error.h"
 
 namespace collapse {
@@ -419,6 +421,76 @@ svg::Series rank_series(const std::vector<double>& f, const std::string& label,
   return s;
 }
 
+// A generation's training loss per step from its model/train_log.jsonl, at most `points` of
+// them (every k-th logged step, the last one kept); empty without a log.
+std::pair<std::vector<double>, std::vector<double>> training_loss(const FinishedGeneration& g, std::size_t points) {
+  std::vector<double> steps, losses;
+  const fs::path log = g.dir / "model" / "train_log.jsonl";
+  std::error_code ec;
+  if (!fs::exists(log, ec)) return {};
+  std::istringstream lines(read_file(log));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    json e;
+    try {
+      e = json::parse(line);
+    } catch (const json::parse_error&) {
+      fail("{}: a line that is not JSON: {}", log.string(), line.substr(0, 80));
+    }
+    if (e.contains("loss") && e["loss"].is_number() && e.contains("step")) {
+      steps.push_back(e["step"].get<double>());
+      losses.push_back(e["loss"].get<double>());
+    }
+  }
+  if (steps.size() <= points) return {steps, losses};
+  std::vector<double> x, y;
+  const std::size_t stride = (steps.size() + points - 1) / points;
+  for (std::size_t i = 0; i < steps.size(); i += stride) x.push_back(steps[i]), y.push_back(losses[i]);
+  if (x.back() != steps.back()) x.push_back(steps.back()), y.push_back(losses.back());
+  return {x, y};
+}
+
+std::string training_section(const RunResults& run) {
+  std::string out =
+      "<section>\n<h2>Training loss by generation</h2>\n"
+      "<p class=\"lead\">The training loss of each generation's model against its optimizer step "
+      "(from <code>model/train_log.jsonl</code>, at most 200 points a line), the first seed of each "
+      "arm. A generation that trains on collapsed text reaches a lower loss on it, while its real "
+      "test perplexity rises.</p>\n<div class=\"grid\">\n";
+  bool any = false;
+  for (const std::string& arm : run.arms) {
+    const auto seeds = run.seeds(arm);
+    if (seeds.empty()) continue;
+    svg::LineChart chart;
+    chart.title = arm;
+    chart.note = fmt::format("seed {}", seeds.front());
+    chart.x = {"optimizer step", false, std::nullopt, std::nullopt, false};
+    chart.y = {"training loss (nats per token)", false, std::nullopt, std::nullopt, false};
+    chart.legend = true;
+    const std::vector<std::int64_t> generations = run.generations(arm);
+    const double last = generations.empty() ? 0.0 : static_cast<double>(generations.back());
+    for (const FinishedGeneration& g : run.finished) {
+      if (g.arm != arm || g.seed != seeds.front()) continue;
+      auto [x, y] = training_loss(g, 200);
+      if (x.empty()) continue;
+      svg::Series s;
+      s.label = fmt::format("gen {}", g.generation);
+      s.color = svg::ramp_color(last > 0 ? static_cast<double>(g.generation) / last : 0.0);
+      s.markers = false;
+      s.width = 1.5;
+      s.x = std::move(x);
+      s.y = std::move(y);
+      chart.series.push_back(std::move(s));
+    }
+    if (chart.series.empty()) continue;
+    out += "<div class=\"card\">\n" + svg::render_line_chart(chart) + "</div>\n";
+    any = true;
+  }
+  out += "</div>\n";
+  if (!any) out += "<p class=\"muted\">No training log yet (<code>model/train_log.jsonl</code>).</p>\n";
+  return out + "</section>\n";
+}
+
 std::string rank_frequency_section(const RunResults& run) {
   std::string out =
       "<section>\n<h2>Rank-frequency of tokens: generation 0 vs the last</h2>\n"
@@ -623,6 +695,7 @@ std::string report_html(const RunResults& run, const std::vector<std::string>& c
   out += headline_section(run, pairs);
   out += metrics_section(run);
   out += histogram_section(run);
+  out += training_section(run);
   out += rank_frequency_section(run);
   out += coverage_section(run);
   out += comparison_section(run, pairs);

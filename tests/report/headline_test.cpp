@@ -4,6 +4,7 @@
 // hand-computed from the fake run below.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -145,4 +146,23 @@ TEST(Headline, ALivePageReloadsItselfAndSaysHowFarTheRunIs) {
   EXPECT_NE(live.find("<meta http-equiv=\"refresh\" content=\"5\">"), std::string::npos);
   EXPECT_NE(live.find("Live: 20 of 27 generation runs finished"), std::string::npos);  // solo: seeds 1, 2 missing
   EXPECT_EQ(report_html(run).find("http-equiv"), std::string::npos);
+}
+
+TEST(Headline, TheTrainingLossOfEveryGenerationIsDrawnPerArm) {
+  const fs::path dir = fake_run("headline-training", "");
+  // 1000 logged steps in each generation of up's seed 0; none anywhere else.
+  for (int k = 0; k < 3; ++k) {
+    std::string log;
+    for (int step = 1; step <= 1000; ++step) log += json{{"step", step}, {"loss", 8.0 - step / 500.0 + k}}.dump() + "\n";
+    tests::write_text(dir / "up" / "seed-0" / fmt::format("gen-{}", k) / "model" / "train_log.jsonl", log);
+  }
+  const std::string html = report_html(load_run(dir));
+  const auto section = html.find("<h2>Training loss by generation</h2>");
+  ASSERT_NE(section, std::string::npos);
+  const std::string part = html.substr(section, html.find("</section>", section) - section);
+  std::size_t charts = 0;
+  for (std::size_t at = part.find("<svg"); at != std::string::npos; at = part.find("<svg", at + 1)) ++charts;
+  EXPECT_EQ(charts, 1u) << "one panel: only up has training logs";
+  for (const char* label : {"gen 0", "gen 1", "gen 2"}) EXPECT_NE(part.find(label), std::string::npos) << label;
+  EXPECT_NE(part.find("1000"), std::string::npos) << "the x axis reaches the last step";
 }
