@@ -77,6 +77,19 @@ else
   fi
 fi
 
+# Chromium is optional: the browser test of the report (tests/experiment/experiment_run_test.cpp, ReportRendersInAHeadlessBrowser)
+# renders a page in it headless, and skips, saying so, where it is missing.
+if ! command -v chromium >/dev/null 2>&1; then
+  if (( EUID == 0 )); then
+    say "installing chromium (the browser test of the report)"
+    chromium_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null; }
+    chromium_install || { apt-get update -q >/dev/null && chromium_install; } ||
+      warn "chromium could not be installed: the browser test of the report will skip"
+  else
+    warn "chromium is not installed (and this is not root): the browser test of the report will skip"
+  fi
+fi
+
 # --- 2. torch ------------------------------------------------------------------------------
 # .venv first: cmake/FindTorchFromPython.cmake prefers it too, so both agree on one torch.
 torch_version() { "$1" -c 'import torch; print(torch.__version__)' 2>/dev/null; }

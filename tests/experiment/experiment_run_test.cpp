@@ -166,6 +166,47 @@ TEST(ExperimentRun, ReportWatchRewritesThePageAsGenerationsFinishAndStopsWhenThe
   EXPECT_NE(page.find("6 of 6 generation runs finished"), std::string::npos);
 }
 
+TEST(ExperimentRun, ReportRendersInAHeadlessBrowser) {
+  // The page of a real run, opened by Chromium as a person would: no console message, every
+  // chart drawn with its data, the run's name and arms on the page, and a screenshot in the
+  // build folder (test-work/report-screenshot.png) to look at.
+  if (run_shell("command -v chromium").exit_code != 0) {
+    GTEST_SKIP() << "chromium is not installed (scripts/bootstrap.sh installs it as root)";
+  }
+  const fs::path dir = fresh_dir("run-browser");
+  ASSERT_EQ(run(write_config(dir), dir / "run").exit_code, 0);
+  const auto report = run_collapse({"report", (dir / "run").string(), "--compare", "real-0,real-50"});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  const std::string page = "file://" + (dir / "run" / "report.html").string();
+  const std::string chromium = "timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run ";
+  const fs::path shot = fs::path(COLLAPSE_TEST_WORK) / "report-screenshot.png";
+  fs::remove(shot);
+  const auto screenshot = run_shell(chromium + "--enable-logging=stderr --v=0 --window-size=1280,4000 --screenshot='" +
+                                    shot.string() + "' '" + page + "'");
+  ASSERT_EQ(screenshot.exit_code, 0) << screenshot.err;
+  EXPECT_EQ(screenshot.err.find("CONSOLE"), std::string::npos) << "a console message:\n" << screenshot.err;
+  ASSERT_TRUE(fs::exists(shot));
+  EXPECT_GT(fs::file_size(shot), 20000u) << "a blank page is smaller";
+  const auto dom = run_shell(chromium + "--dump-dom '" + page + "'");
+  ASSERT_EQ(dom.exit_code, 0) << dom.err;
+  const std::string html = read_file(dir / "run" / "report.html");
+  std::size_t charts = 0;
+  for (std::size_t at = dom.out.find("<svg"); at != std::string::npos; at = dom.out.find("<svg", at + 1)) {
+    ++charts;
+    const std::string svg = dom.out.substr(at, dom.out.find("</svg>", at) - at);
+    EXPECT_TRUE(svg.find("<path") != std::string::npos || svg.find("<polyline") != std::string::npos ||
+                svg.find("<rect") != std::string::npos)
+        << "chart " << charts << " has no data drawn";
+  }
+  std::size_t written = 0;
+  for (std::size_t at = html.find("<svg"); at != std::string::npos; at = html.find("<svg", at + 1)) ++written;
+  EXPECT_EQ(charts, written) << "the browser parsed every chart the page has";
+  EXPECT_GE(charts, 10u);
+  for (const char* text : {"Experiment", "smoke", "real-0", "real-50", "Headline", "Comparisons"}) {
+    EXPECT_NE(dom.out.find(text), std::string::npos) << text;
+  }
+}
+
 TEST(ExperimentRun, KilledAnywhereAndResumedItEndsWithTheSameMetrics) {
   const fs::path dir = fresh_dir("run-kill");
   const fs::path config = write_config(dir);
