@@ -688,7 +688,7 @@ std::string report_html(const RunResults& run, const std::vector<std::string>& c
   out += std::string("<style>") + kCss + "</style>\n</head>\n<body>\n<main>\n";
   if (refresh_seconds > 0) {
     out += fmt::format("<p class=\"live\">Live: {} of {} generation runs finished; this page is rewritten as "
-                       "generations finish and reloads every {} s (<code>collapse report --watch</code>).</p>\n",
+                       "generations finish and reloads every {} s.</p>\n",
                        run.finished.size(), planned_generation_runs(run), refresh_seconds);
   }
   out += header_section(run);
