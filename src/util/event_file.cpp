@@ -47,14 +47,15 @@ void bytes_field(std::string& out, std::uint32_t field, std::string_view bytes) 
   out.append(bytes);
 }
 
-// Event { double wall_time = 1; int64 step = 2; string file_version = 3; Summary summary = 5; }
-std::string event(double wall_time, std::int64_t step, std::string_view summary) {
+// Event { double wall_time = 1; int64 step = 2; oneof { ...; Summary summary = 5; SessionLog
+// session_log = 7; } } with `payload` in field `field`.
+std::string event(double wall_time, std::int64_t step, std::uint32_t field, std::string_view payload) {
   std::string e;
   key(e, 1, kFixed64);
   little_endian(e, wall_time);
   key(e, 2, kVarint);
   varint(e, static_cast<std::uint64_t>(step));
-  bytes_field(e, 5, summary);
+  bytes_field(e, field, payload);
   return e;
 }
 
@@ -96,7 +97,7 @@ std::string scalar_event(double wall_time, std::int64_t step, std::string_view t
   bytes_field(v, 1, tag);
   key(v, 2, kFixed32);
   little_endian(v, value);
-  return event(wall_time, step, summary_of(v));
+  return event(wall_time, step, 5, summary_of(v));
 }
 
 std::string text_event(double wall_time, std::int64_t step, std::string_view tag, std::string_view text) {
@@ -117,21 +118,15 @@ std::string text_event(double wall_time, std::int64_t step, std::string_view tag
   bytes_field(v, 1, tag);
   bytes_field(v, 8, tensor);
   bytes_field(v, 9, metadata);
-  return event(wall_time, step, summary_of(v));
+  return event(wall_time, step, 5, summary_of(v));
 }
 
 std::string session_start_event(double wall_time, std::int64_t step) {
-  // Event { ...; SessionLog session_log = 7; }  SessionLog { SessionStatus status = 1; } START = 1
+  // SessionLog { SessionStatus status = 1; } with START = 1, in Event's field 7.
   std::string log;
   key(log, 1, kVarint);
   varint(log, 1);
-  std::string e;
-  key(e, 1, kFixed64);
-  little_endian(e, wall_time);
-  key(e, 2, kVarint);
-  varint(e, static_cast<std::uint64_t>(step));
-  bytes_field(e, 7, log);
-  return e;
+  return event(wall_time, step, 7, log);
 }
 
 std::string tf_record(std::string_view data) {
