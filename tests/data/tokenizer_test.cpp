@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "collapse/data/corpus.h"
 #include "collapse/data/tokenizer.h"
 #include "collapse/util/error.h"
@@ -43,10 +47,24 @@ TEST(Tokenizer, DecodeInvertsEncodeOnAnyUtf8Text) {
 
 TEST(Tokenizer, SplitsDigitsAndKeepsNewlinesAsTheirOwnPiece) {
   const Tokenizer& t = moby_tokenizer();
-  const auto digits = t.encode("1851");
-  EXPECT_GE(digits.size(), 4u);
-  const auto a = t.encode("a"), ab = t.encode("a\nb");
-  EXPECT_GT(ab.size(), a.size());
+  // Each digit is its own token (numbers are never merged), and a newline is one token of its
+  // own, never fused with the words around it.
+  const auto pieces = [&](std::string_view text) {
+    std::vector<std::string> out;
+    for (const auto id : t.encode(text)) out.push_back(t.decode(std::vector<std::int32_t>{id}));
+    return out;
+  };
+  // The first piece is SentencePiece's word-start marker alone, which decodes to nothing at the
+  // start of a text.
+  EXPECT_EQ(pieces("1851"), (std::vector<std::string>{"", "1", "8", "5", "1"}));
+  const auto around_newline = pieces("the whale\nthe sea");
+  EXPECT_EQ(std::count(around_newline.begin(), around_newline.end(), "\n"), 1)
+      << "one piece that is exactly the newline";
+  for (const auto& p : around_newline) {
+    if (p != "\n") {
+      EXPECT_EQ(p.find('\n'), std::string::npos) << "'" << p << "' holds the newline";
+    }
+  }
 }
 
 TEST(Tokenizer, BatchEncodingMatchesOneByOneForAnyThreadCount) {

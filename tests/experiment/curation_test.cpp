@@ -152,3 +152,111 @@ TEST(Curate, StepsRunInTheirOrderAndResampleTheDocumentsLeft) {
   EXPECT_EQ(c.removed["resample"], 4);
   EXPECT_THROW(curate(s, corpus, ppl, {1, 2, 3}), Error) << "resampling needs the weights";
 }
+
+// --- Best-of-k, the perplexity filter and deduplication, step by step ---------------------------
+
+TEST(BestOfK, KeepsTheLowestOfEachConsecutiveGroupOfKTheFirstOfEqualsAndDropsAShortLastGroup) {
+  //                              group 0         group 1         group 2         short
+  const std::vector<double> ppl = {3.0, 1.0, 2.0, 5.0, 5.0, 6.0, 9.0, 8.0, 7.0, 0.5};
+  EXPECT_EQ(keep_best_of_k(ppl, all_documents(10), 3), (std::vector<std::int64_t>{1, 3, 8}));
+  EXPECT_EQ(keep_best_of_k(ppl, all_documents(10), 1), all_documents(10)) << "k = 1 is off";
+  // Groups are formed from the documents given, in their order.
+  EXPECT_EQ(keep_best_of_k(ppl, {9, 0, 2, 5}, 2), (std::vector<std::int64_t>{9, 2}));
+  EXPECT_TRUE(keep_best_of_k(ppl, {0, 1}, 3).empty());
+  EXPECT_THROW(keep_best_of_k(ppl, all_documents(10), 0), Error);
+}
+
+TEST(PerplexityFilter, KeepsTheClosedIntervalBetweenLinearlyInterpolatedQuantiles) {
+  // numpy.quantile([10, 20, 30, 40, 50], 0.25) = 20 and (.., 0.75) = 40, both kept (closed).
+  const std::vector<double> ppl = {50.0, 10.0, 40.0, 20.0, 30.0};
+  EXPECT_EQ(keep_between_quantiles(ppl, all_documents(5), 0.25, 0.75), (std::vector<std::int64_t>{2, 3, 4}));
+  // Between data points: quantile(0.3) = 22 and quantile(0.7) = 38 keep only 30.
+  EXPECT_EQ(keep_between_quantiles(ppl, all_documents(5), 0.3, 0.7), (std::vector<std::int64_t>{4}));
+  EXPECT_EQ(keep_between_quantiles(ppl, all_documents(5), 0.0, 1.0), all_documents(5));
+  // Quantiles of the documents given only: of {10, 20, 50}, quantile(0.5) = 20.
+  EXPECT_EQ(keep_between_quantiles(ppl, {0, 1, 3}, 0.5, 1.0), (std::vector<std::int64_t>{0, 3}));
+}
+
+TEST(ExactDedup, DropsEveryLaterCopyOfATokenSequenceAndNothingThatDiffersByOneToken) {
+  TokenCorpus c;
+  c.add(std::vector<std::int32_t>{1, 2, 3});
+  c.add(std::vector<std::int32_t>{1, 2, 3});     // copy of 0
+  c.add(std::vector<std::int32_t>{1, 2, 3, 4});  // a prefix is not a copy
+  c.add(std::vector<std::int32_t>{1, 2, 4});
+  c.add(std::vector<std::int32_t>{});
+  c.add(std::vector<std::int32_t>{});            // two empty documents are equal
+  c.add(std::vector<std::int32_t>{1, 2, 3});     // copy of 0
+  EXPECT_EQ(drop_exact_duplicates(c, all_documents(7)), (std::vector<std::int64_t>{0, 2, 3, 4}));
+  // The first of the documents given is the one kept.
+  EXPECT_EQ(drop_exact_duplicates(c, {6, 1, 3}), (std::vector<std::int64_t>{6, 3}));
+}
+
+namespace {
+
+std::vector<std::int32_t> range_of(std::int32_t from, std::int32_t to) {
+  std::vector<std::int32_t> v;
+  for (std::int32_t t = from; t < to; ++t) v.push_back(t);
+  return v;
+}
+
+std::vector<std::int32_t> joined(std::vector<std::int32_t> a, const std::vector<std::int32_t>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+}  // namespace
+
+TEST(MinHashDedup, RemovesNearDuplicatesAboveTheThresholdAndKeepsThoseWellBelowForAnySeed) {
+  // With 1-token shingles the Jaccard similarities are exact: B shares 90 of A's 100 tokens
+  // (J = 90 / 110 = 0.82), C shares 50 (J = 50 / 150 = 0.33). 128 hash functions estimate J
+  // with a standard error of at most 0.035, so the margins below are 3.5 standard errors.
+  TokenCorpus c;
+  const auto a = range_of(0, 100);
+  c.add(a);
+  c.add(joined(range_of(0, 90), range_of(1000, 1010)));  // B
+  c.add(joined(range_of(0, 50), range_of(2000, 2050)));  // C
+  std::vector<std::int32_t> shuffled_a(a.rbegin(), a.rend());
+  c.add(shuffled_a);                                      // A reversed: the same set of tokens
+  c.add(std::vector<std::int32_t>{});                     // empty: no shingles, always kept
+  for (std::uint64_t seed = 0; seed < 5; ++seed) {
+    EXPECT_EQ(drop_near_duplicates(c, all_documents(5), 1, 0.7, seed), (std::vector<std::int64_t>{0, 2, 4}))
+        << "seed " << seed;
+    // At 0.95 B is no longer a duplicate; A reversed is (estimate exactly 1: equal sets).
+    EXPECT_EQ(drop_near_duplicates(c, all_documents(5), 1, 0.95, seed), (std::vector<std::int64_t>{0, 1, 2, 4}))
+        << "seed " << seed;
+    // The threshold is inclusive: an estimate of exactly 1 is a duplicate at threshold 1.
+    EXPECT_EQ(drop_near_duplicates(c, {0, 3}, 1, 1.0, seed), (std::vector<std::int64_t>{0})) << "seed " << seed;
+    // Shingles are token n-grams: reversed, A shares no 3-gram with itself.
+    EXPECT_EQ(drop_near_duplicates(c, {0, 3}, 3, 0.5, seed), (std::vector<std::int64_t>{0, 3})) << "seed " << seed;
+  }
+  // A document shorter than n is one shingle, the whole document.
+  TokenCorpus short_docs;
+  short_docs.add(std::vector<std::int32_t>{4, 5});
+  short_docs.add(std::vector<std::int32_t>{4, 5});
+  short_docs.add(std::vector<std::int32_t>{5, 4});
+  EXPECT_EQ(drop_near_duplicates(short_docs, all_documents(3), 5, 0.9, 1), (std::vector<std::int64_t>{0, 2}));
+}
+
+TEST(Curate, RecordsHowManyDistinctDocumentsEachStepRemovedUnderItsOwnName) {
+  // 12 documents in 6 best-of-2 groups; the winners' perplexities 1..6; winners 2 and 3 are
+  // copies of winner 1 (the same tokens).
+  TokenCorpus corpus;
+  std::vector<double> ppl;
+  for (std::int32_t g = 0; g < 6; ++g) {
+    const std::int32_t content = g == 2 || g == 3 ? 1 : g;
+    corpus.add(range_of(100 * content, 100 * content + 20));
+    ppl.push_back(1.0 + g);
+    corpus.add(std::vector<std::int32_t>{9999, g});
+    ppl.push_back(100.0 + g);
+  }
+  CurateSettings s;
+  s.best_of_k = 2;
+  s.ppl_filter_low = 0.0;
+  s.ppl_filter_high = 0.8;  // of 1..6: quantile 5, drops the winner of group 5
+  s.dedup = Dedup::minhash;
+  s.minhash_ngram = 2;
+  const Curated c = curate(s, corpus, ppl, {1, 2, 3});
+  EXPECT_EQ(c.kept, (std::vector<std::int64_t>{0, 2, 8}));
+  EXPECT_EQ(c.removed, (nlohmann::json{{"best_of_k", 6}, {"ppl_filter", 1}, {"minhash_dedup", 2}}));
+  EXPECT_TRUE(c.flipped.empty());
+}

@@ -182,3 +182,138 @@ TEST(Mixer, RequestsThePoolCannotMeetAreErrorsNamingTheKeys) {
   s.mix.real_documents = 201;
   EXPECT_THROW(mix_training_set(s, 1, 0, kReal, kSynthetic), Error);
 }
+
+// --- The regimes, document by document ---------------------------------------------------------
+
+namespace {
+
+std::set<std::pair<std::int64_t, std::int64_t>> whole_corpus(std::int64_t generation) {
+  std::set<std::pair<std::int64_t, std::int64_t>> out;
+  for (std::int64_t i = 0; i < 150; ++i) out.insert({generation, i});
+  return out;
+}
+
+std::set<std::int64_t> as_set(const std::vector<std::int64_t>& v) { return {v.begin(), v.end()}; }
+
+}  // namespace
+
+TEST(Mixer, ReplaceTrainsOnThePreviousGenerationsWholeCorpusAndNothingElse) {
+  const ExperimentSettings s = settings(MixRegime::replace);
+  EXPECT_EQ(generation0_training_set(s, kReal, 7).real.size(), 200u);
+  for (std::int64_t k = 1; k <= 3; ++k) {
+    const TrainSet t = mix_training_set(s, k, 7, kReal, kSynthetic);
+    EXPECT_EQ(members(t), whole_corpus(k - 1)) << "generation " << k;
+    EXPECT_EQ(t.real_tokens, 0) << k;
+    expect_counts_add_up(t);
+  }
+}
+
+TEST(Mixer, AccumulateTrainsOnEveryRealDocumentAndEveryEarlierCorpusWhole) {
+  const ExperimentSettings s = settings(MixRegime::accumulate);
+  for (std::int64_t k = 1; k <= 3; ++k) {
+    auto expected = members(generation0_training_set(s, kReal, 2));
+    for (std::int64_t j = 0; j < k; ++j) {
+      const auto part = whole_corpus(j);
+      expected.insert(part.begin(), part.end());
+    }
+    EXPECT_EQ(members(mix_training_set(s, k, 2, kReal, kSynthetic)), expected) << "generation " << k;
+  }
+}
+
+TEST(Mixer, RealFractionKeepsRoundedPTimesNOfGenerationZerosDocumentsDrawnAnewEachGeneration) {
+  ExperimentSettings s = settings(MixRegime::replace);
+  // round(p * 200): 0.1 -> 20, 0.333 -> 67 (66.6 rounds up), 0.0025 -> 1 (0.5 rounds away from 0).
+  for (const auto& [p, n] : std::vector<std::pair<double, std::size_t>>{{0.1, 20}, {0.333, 67}, {0.0025, 1}, {1.0, 200}}) {
+    s.mix.real_fraction = p;
+    const TrainSet t = mix_training_set(s, 1, 7, kReal, kSynthetic);
+    EXPECT_EQ(t.real.size(), n) << "real_fraction " << p;
+    EXPECT_EQ(as_set(t.real).size(), n) << "no document twice";
+    EXPECT_TRUE(std::is_sorted(t.real.begin(), t.real.end()));
+    ASSERT_EQ(t.synthetic.size(), 1u);
+    EXPECT_EQ(t.synthetic[0].documents.size(), 150u) << "the kept share is added, not substituted";
+    expect_counts_add_up(t);
+  }
+  s.mix.real_fraction = 0.1;
+  const auto kept = [&](std::int64_t k, std::uint64_t seed) { return mix_training_set(s, k, seed, kReal, kSynthetic).real; };
+  EXPECT_EQ(kept(2, 7), kept(2, 7)) << "a pure function of (seed, generation)";
+  EXPECT_NE(kept(1, 7), kept(2, 7)) << "drawn again each generation";
+  EXPECT_NE(kept(2, 7), kept(2, 8)) << "another seed, another draw";
+  // Over many generations the kept documents come from all over the real split, not one corner.
+  ExperimentSettings long_run = s;
+  long_run.generations = 31;
+  const std::vector<std::vector<std::int64_t>> thirty(30, kSynthetic[0]);
+  std::set<std::int64_t> ever;
+  for (std::int64_t k = 1; k <= 30; ++k) {
+    const auto r = mix_training_set(long_run, k, 7, kReal, thirty).real;
+    ever.insert(r.begin(), r.end());
+  }
+  EXPECT_GT(ever.size(), 180u);
+}
+
+TEST(Mixer, FreshHoldsBackOneDisjointSliceOfRealDocumentsPerLaterGenerationAndNeverReusesOne) {
+  ExperimentSettings s = settings(MixRegime::fresh);  // 4 generations: 3 later ones
+  s.mix.fresh_documents = 25;
+  const auto gen0 = as_set(generation0_training_set(s, kReal, 5).real);
+  EXPECT_EQ(gen0.size(), 200u - 3 * 25);
+  std::set<std::int64_t> seen = gen0;
+  for (std::int64_t k = 1; k <= 3; ++k) {
+    const TrainSet t = mix_training_set(s, k, 5, kReal, kSynthetic);
+    EXPECT_EQ(t.real.size(), 25u) << "generation " << k;
+    for (const auto i : t.real) {
+      EXPECT_TRUE(seen.insert(i).second) << "generation " << k << " reuses real document " << i;
+    }
+    ASSERT_EQ(t.synthetic.size(), 1u);
+    EXPECT_EQ(t.synthetic[0].generation, k - 1);
+    EXPECT_EQ(t.synthetic[0].documents.size(), 150u);
+    expect_counts_add_up(t);
+  }
+  EXPECT_EQ(seen.size(), 200u) << "generation 0 and the three slices partition the real split";
+  // The partition is the seed's: another seed holds back other documents.
+  EXPECT_NE(as_set(generation0_training_set(s, kReal, 6).real), gen0);
+}
+
+TEST(Mixer, FreshWithRealFractionAddsTheKeptShareOfGenerationZerosDocumentsToTheSlice) {
+  ExperimentSettings s = settings(MixRegime::fresh);
+  s.mix.fresh_documents = 20;
+  s.mix.real_fraction = 0.1;  // of generation 0's 140 documents: 14
+  const auto gen0 = as_set(generation0_training_set(s, kReal, 5).real);
+  const TrainSet t = mix_training_set(s, 2, 5, kReal, kSynthetic);
+  ASSERT_EQ(t.real.size(), 14u + 20u);
+  std::size_t from_gen0 = 0;
+  for (const auto i : t.real) from_gen0 += gen0.count(i);
+  EXPECT_EQ(from_gen0, 14u);
+}
+
+TEST(Mixer, FreshPoolLargerThanTheRealSplitIsAnErrorNamingTheKey) {
+  ExperimentSettings s = settings(MixRegime::fresh);
+  s.mix.fresh_documents = 67;  // 3 x 67 = 201 > 200
+  try {
+    generation0_training_set(s, kReal, 0);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("[mix] fresh_documents = 67"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Mixer, SyntheticCapTakesTheFirstDocumentsOfEachCorpusInOrder) {
+  ExperimentSettings s = settings(MixRegime::accumulate);
+  s.mix.synthetic = {SizeSpec::Kind::documents, 40};
+  const TrainSet by_count = mix_training_set(s, 3, 1, kReal, kSynthetic);
+  ASSERT_EQ(by_count.synthetic.size(), 3u);
+  for (const auto& part : by_count.synthetic) {
+    std::vector<std::int64_t> first(40);
+    std::iota(first.begin(), first.end(), 0);
+    EXPECT_EQ(part.documents, first) << "generation " << part.generation;
+  }
+  EXPECT_EQ(by_count.real.size(), 200u) << "the cap is on synthetic documents only";
+  // tokens:N: documents in order until N tokens, so at most one document past N.
+  s.mix.synthetic = {SizeSpec::Kind::tokens, 500};
+  const TrainSet by_tokens = mix_training_set(s, 3, 1, kReal, kSynthetic);
+  for (const auto& part : by_tokens.synthetic) {
+    EXPECT_GE(part.tokens, 500) << part.generation;
+    EXPECT_LT(part.tokens - kSynthetic[static_cast<std::size_t>(part.generation)][part.documents.size() - 1], 500)
+        << "generation " << part.generation << ": one document fewer would not reach 500";
+    for (std::size_t i = 0; i < part.documents.size(); ++i) EXPECT_EQ(part.documents[i], static_cast<std::int64_t>(i));
+  }
+  expect_counts_add_up(by_tokens);
+}

@@ -232,7 +232,7 @@ TEST(Generate, BeamSearchWithAsManyBeamsAsTokensFindsTheBestSequence) {
   }
 }
 
-TEST(Generate, BeamSearchIsDeterministicAndStopsAtEos) {
+TEST(Generate, BeamSearchIsTheSameWhateverTheBatchSize) {
   GPT m = tiny_model();
   GenerateOptions o;
   o.special = Tokenizer::kTrainedIds;
@@ -247,6 +247,32 @@ TEST(Generate, BeamSearchIsDeterministicAndStopsAtEos) {
   for (const auto& d : a) {
     EXPECT_LE(d.tokens.size(), 12u);
     for (std::int32_t t : d.tokens) EXPECT_NE(t, Tokenizer::kTrainedIds.eos);
+  }
+}
+
+TEST(Generate, BeamSearchEndsADocumentAtEosAsSoonAsEosIsAllowed) {
+  // A model that all but says EOS everywhere: dimension 0 of the residual stream is 100 for every
+  // token, the final norm reads only that dimension, and only EOS's output row reads it. EOS then
+  // has a logit near 11 and every other token 0, so a beam search must stop at the first step
+  // where EOS is allowed (min_tokens); one that never stops writes max_tokens tokens.
+  GPT m = tiny_model();
+  {
+    torch::NoGradGuard no_grad;
+    m->embed_tokens->weight.select(1, 0).fill_(100.0);
+    m->norm->weight.zero_();
+    m->norm->weight[0] = 1.0;
+    m->output_weight().zero_();
+    m->output_weight()[Tokenizer::kTrainedIds.eos][0] = 1.0;
+  }
+  GenerateOptions o;
+  o.special = Tokenizer::kTrainedIds;
+  o.documents = 4;
+  o.max_tokens = 12;
+  o.min_tokens = 3;
+  o.sampler.beams = 3;
+  for (const auto& d : generate(m, prompts_of_mixed_lengths(), o, at::kCPU)) {
+    EXPECT_EQ(d.tokens.size(), 3u) << "document " << d.id;
+    EXPECT_TRUE(d.ended_with_eos) << "document " << d.id;
   }
 }
 
