@@ -144,6 +144,29 @@ std::vector<std::int64_t> steps_of(const nlohmann::json& points) {
   return steps;
 }
 
+TEST(ExperimentRun, OneProcessPerArmSharingARunFolderEndsWithTheSequentialRunsMetrics) {
+  // README: "several such processes can share one run folder, for instance one per GPU". Two
+  // processes, --arm real-0 and --arm real-50, started together: they contend for the shared
+  // generation-0 model (one trains it, the other waits and links it) and for metrics.csv.
+  const fs::path dir = fresh_dir("run-shared");
+  const fs::path config = write_config(dir);
+  ASSERT_EQ(run(config, dir / "sequential").exit_code, 0);
+  const std::string bin = "'" + std::string(COLLAPSE_BIN) + "' run '" + config.string() + "' --out '" +
+                          (dir / "shared").string() + "' --no-report";
+  const auto both = run_shell(bin + " --arm real-0 --seed 0 > '" + (dir / "a.log").string() + "' 2>&1 & a=$!; " +
+                              bin + " --arm real-50 > '" + (dir / "b.log").string() + "' 2>&1 & b=$!; " +
+                              "wait $a; ra=$?; wait $b; rb=$?; exit $((ra + rb))");
+  ASSERT_EQ(both.exit_code, 0) << read_file(dir / "a.log") << read_file(dir / "b.log");
+  EXPECT_EQ(read_file(dir / "shared" / "metrics.csv"), read_file(dir / "sequential" / "metrics.csv"));
+  EXPECT_TRUE(fs::equivalent(dir / "shared" / "real-0" / "seed-0" / "gen-0" / "model" / "best.ckpt",
+                             dir / "shared" / "real-50" / "seed-0" / "gen-0" / "model" / "best.ckpt"))
+      << "generation 0 was trained once";
+  // A process for an arm the config does not have is refused, naming it.
+  const auto bad = run_shell(bin + " --arm nope");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("nope"), std::string::npos) << bad.err;
+}
+
 TEST(ExperimentRun, ReportWatchRewritesThePageAsGenerationsFinishAndStopsWhenTheRunIsDone) {
   // The watcher starts before the run folder exists, waits for it, rewrites the page as
   // generations finish (a live page that reloads itself) and ends with a final page.
