@@ -1,6 +1,7 @@
 # Locates LibTorch. Order: an explicit Torch_DIR / CMAKE_PREFIX_PATH (plain find_package),
 # then the torch package of the project's .venv, then that of python3.
-# Sets COLLAPSE_TORCH_HAS_CUDA to whether the torch found was built with CUDA.
+# Sets COLLAPSE_TORCH_HAS_CUDA to whether the torch found was built with CUDA, and
+# COLLAPSE_TORCH_PYTHON to the Python whose torch it is (unset for an explicit Torch_DIR).
 
 # A CUDA build of LibTorch otherwise probes the GPUs of the configuring machine by compiling and
 # running a CUDA program (which fails on CMake < 3.26, which has no C++20 flag for nvcc, and on
@@ -38,6 +39,9 @@ if(NOT Torch_FOUND)
           endif()
         endif()
         list(APPEND CMAKE_PREFIX_PATH "${_torch_prefix}")
+        # The tests' Python references run on this same Python: scripts/bootstrap.sh picks it by
+        # the same order and installs the test helpers into it (tests/CMakeLists.txt).
+        set(COLLAPSE_TORCH_PYTHON "${_py}" CACHE INTERNAL "the Python whose torch this build links")
         break()
       endif()
     endif()

@@ -108,12 +108,7 @@ TEST(EndToEnd, HuggingFaceLlamaLoadsTheExportWithTheSameLogits) {
                                     COLLAPSE_PYTHON + " " + COLLAPSE_SOURCE_DIR +
                                     "/tests/model/hf_parity.py " + p.exported.string() + " " +
                                     reference.string());
-  if (r.exit_code == 77) {
-    // On a developer's machine without transformers this is a skip; CI (CI=true) has it installed
-    // by scripts/bootstrap.sh, so there a missing transformers is a failure, not a silent skip.
-    if (std::getenv("CI")) FAIL() << "transformers must be importable in CI: " << r.out;
-    GTEST_SKIP() << "transformers not importable by " << COLLAPSE_PYTHON << ": " << r.out;
-  }
+  if (r.exit_code == 77) SKIP_WITHOUT_REFERENCE("transformers not importable by " << COLLAPSE_PYTHON << ": " << r.out);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   std::printf("%s", r.out.c_str());
 }

@@ -133,7 +133,7 @@ TEST(ExperimentRun, WritesEveryGenerationAndTheTidyMetrics) {
 nlohmann::json tensorboard(const fs::path& dir) {
   const auto r = run_shell(std::string(COLLAPSE_PYTHON) + " " + COLLAPSE_SOURCE_DIR +
                            "/tests/util/event_file_tensorboard.py " + dir.string());
-  if (r.exit_code == 77 && !std::getenv("CI")) return nullptr;
+  if (r.exit_code == 77) return nullptr;  // the caller skips, or fails in CI
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   return r.exit_code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json();
 }
@@ -252,7 +252,7 @@ TEST(ExperimentRun, KilledAnywhereAndResumedItEndsWithTheSameMetrics) {
       SCOPED_TRACE(std::string(arm) + "/" + folder);
       const fs::path part = fs::path("tensorboard") / arm / "seed-0" / folder;
       nlohmann::json clean_tb = tensorboard(dir / "clean" / part);
-      if (clean_tb.is_null()) GTEST_SKIP() << "tensorboard not importable by " << COLLAPSE_PYTHON;
+      if (clean_tb.is_null()) SKIP_WITHOUT_REFERENCE("tensorboard not importable by " << COLLAPSE_PYTHON);
       nlohmann::json resumed_tb = tensorboard(dir / "resumed" / part);
       clean_tb["scalars"].erase("train/tokens_per_second");
       resumed_tb["scalars"].erase("train/tokens_per_second");
@@ -272,7 +272,7 @@ TEST(ExperimentRun, TensorBoardHasEveryTrainingStepAlongTheLineageAndEveryMetric
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const fs::path lineage = dir / "run" / "tensorboard" / "real-0" / "seed-0";
   const nlohmann::json training = tensorboard(lineage / "training");
-  if (training.is_null()) GTEST_SKIP() << "tensorboard not importable by " << COLLAPSE_PYTHON;
+  if (training.is_null()) SKIP_WITHOUT_REFERENCE("tensorboard not importable by " << COLLAPSE_PYTHON);
   // 3 generations of 12 steps, one after the other: steps 1..36.
   std::vector<std::int64_t> all(36);
   std::iota(all.begin(), all.end(), 1);

@@ -51,7 +51,7 @@ json reference() {
   write_file_atomic(file, in.dump());
   const auto run = tests::run_shell(std::string(COLLAPSE_PYTHON) + " " + COLLAPSE_SOURCE_DIR +
                                     "/tests/report/statistics_scipy.py " + file.string());
-  if (run.exit_code == 77 && !std::getenv("CI")) return json();
+  if (run.exit_code == 77) return json();  // the caller skips, or fails in CI
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
   return run.exit_code == 0 ? json::parse(run.out) : json();
 }
@@ -67,7 +67,7 @@ void expect_same_test(const Difference& ours, const json& theirs, const std::str
 
 TEST(Statistics, EqualScipyAndStatsmodelsOnFixedInputs) {
   const json ref = reference();
-  if (ref.is_null()) GTEST_SKIP() << "scipy or statsmodels not importable by " << COLLAPSE_PYTHON;
+  if (ref.is_null()) SKIP_WITHOUT_REFERENCE("scipy or statsmodels not importable by " << COLLAPSE_PYTHON);
   for (std::size_t i = 0; i < kCdf.size(); ++i) {
     EXPECT_NEAR(student_t_cdf(kCdf[i].first, kCdf[i].second), ref["cdf"][i].get<double>(), 1e-10) << i;
   }

@@ -82,6 +82,13 @@ const fs::path& moby_dick_dataset() {
   return dir;
 }
 
+bool in_ci() {
+  const char* ci = std::getenv("CI");
+  if (ci == nullptr) return false;
+  const std::string v = ci;
+  return !v.empty() && v != "0" && v != "false";
+}
+
 std::string reference_fixtures_unavailable(const std::filesystem::path& dir) {
   std::ifstream in(dir / "unavailable.txt");
   if (!in) return {};

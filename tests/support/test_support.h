@@ -32,18 +32,28 @@ const std::filesystem::path& moby_dick_dataset();
 // they were made.
 std::string reference_fixtures_unavailable(const std::filesystem::path& dir);
 
+// Whether the tests run in CI: the environment variable CI is set to anything but "", "0" or
+// "false" (.ci/run sets it).
+bool in_ci();
+
 }  // namespace collapse::tests
 
-// Skips the test where the reference libraries are missing; fails it where the fixtures of `dir`
-// (listed in its kinds.json) were never made.
+// Where a reference (a Python library, a fixture it makes) is missing: a skip on a developer's
+// machine, a failure in CI, where scripts/bootstrap.sh installs every reference, so that no
+// reference test stops running unnoticed. `why` is a stream expression: "nltk not importable by "
+// << COLLAPSE_PYTHON.
+#define SKIP_WITHOUT_REFERENCE(why)                                                   \
+  do {                                                                                \
+    if (collapse::tests::in_ci()) FAIL() << "a reference test must run in CI: " << why; \
+    GTEST_SKIP() << why;                                                              \
+  } while (false)
+
+// SKIP_WITHOUT_REFERENCE where the reference libraries are missing; fails the test where the
+// fixtures of `dir` (listed in its kinds.json) were never made.
 #define SKIP_WITHOUT_REFERENCE_FIXTURES(dir)                                                     \
   do {                                                                                           \
     const std::string why_unavailable = collapse::tests::reference_fixtures_unavailable(dir);    \
-    if (!why_unavailable.empty()) GTEST_SKIP() << "reference libraries missing: " << why_unavailable; \
+    if (!why_unavailable.empty()) SKIP_WITHOUT_REFERENCE("reference libraries missing: " << why_unavailable); \
     ASSERT_TRUE(std::filesystem::exists((dir) / "kinds.json"))                                   \
         << "no fixtures in " << (dir) << " (run ctest, whose setup makes them)";                 \
   } while (false)
-
-namespace collapse::tests {
-
-}  // namespace collapse::tests
