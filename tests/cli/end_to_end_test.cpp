@@ -224,6 +224,35 @@ TEST(EndToEndScore, EveryMetricOnGeneratedSamplesWithTheReferenceModel) {
   EXPECT_EQ(hist["log10_edges"].size(), hist["counts"].size() + 1);
 }
 
+TEST(EndToEndScore, EveryMetricEqualsItsDefinitionRecomputedFromTheTokenFiles) {
+  // tests/score/metrics_reference.py recomputes each metric from samples.tok and the dataset's
+  // test split as docs/metrics.md defines it (numpy; transformers on the exported model for the
+  // perplexities; NLTK for self-BLEU). Which split is the reference, the direction of KL, corpus
+  // versus per-document averages, n-gram windows and the BOS/EOS of a document's perplexity all
+  // show here.
+  const Pipeline& p = pipeline();
+  const fs::path dir = p.run.parent_path();
+  const auto r = tests::run_shell(std::string(COLLAPSE_PYTHON) + " " + COLLAPSE_SOURCE_DIR +
+                                  "/tests/score/metrics_reference.py " + (dir / "samples-b1" / "samples.tok").string() +
+                                  " " + (p.data / "test.tok").string() + " " + p.exported.string() + " " +
+                                  std::to_string(Tokenizer::kTrainedIds.bos) + " " +
+                                  std::to_string(Tokenizer::kTrainedIds.eos) + " 2>/dev/null");
+  if (r.exit_code == 77) SKIP_WITHOUT_REFERENCE("numpy, transformers or nltk not importable by " << COLLAPSE_PYTHON);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto reference = nlohmann::json::parse(r.out);
+  const auto ours = nlohmann::json::parse(read_file(dir / "score-samples.json"));
+  ASSERT_EQ(reference["metrics"].size(), 24u);
+  for (const auto& [name, value] : reference["metrics"].items()) {
+    ASSERT_TRUE(ours["metrics"].contains(name)) << name;
+    const double want = value.get<double>(), got = ours["metrics"][name].get<double>();
+    // Counts and their functions agree to rounding; perplexities to fp32 logits (our fp32 NLL
+    // against transformers' fp32 logits summed in fp64).
+    const double tolerance = name.rfind("ppl_", 0) == 0 ? 1e-6 : 1e-12;
+    EXPECT_NEAR(got, want, tolerance * std::max(1.0, std::abs(want))) << name;
+  }
+  for (const auto& [name, value] : reference["sizes"].items()) EXPECT_EQ(ours["sizes"][name], value) << name;
+}
+
 TEST(EndToEndScore, JsonLinesSamplesAndPlainTextScoreWithoutAModel) {
   const Pipeline& p = pipeline();
   const auto beams = nlohmann::json::parse(read_file(p.run.parent_path() / "score-beams.json"));
