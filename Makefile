@@ -18,7 +18,7 @@ CMAKE_ARGS ?=
 BUILD_TARGET ?=
 
 .DEFAULT_GOAL := build
-.PHONY: build bootstrap test run gpu-test cuda-check clean
+.PHONY: build bootstrap test run gpu-test cuda-check mutants clean
 
 # Configure when there is no cache, or when a first configure failed and left a cache but no
 # build system behind, or when CMAKE_ARGS asks for something.
@@ -51,6 +51,12 @@ gpu-test:
 
 cuda-check:
 	scripts/cuda_compile_check.sh
+
+# The mutation check (docs/testing.md): every planted fault of tests/mutants.toml, built in a
+# scratch copy under build-mutants/ and run against the suite. Hours on 2 cores; not part of CI.
+mutants:
+	scripts/bootstrap.sh
+	scripts/mutants.py $(MUTANTS_ARGS)
 
 clean:
 	rm -rf $(BUILD)
