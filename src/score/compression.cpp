@@ -8,10 +8,7 @@
 
 namespace collapse {
 
-CompressionResult compression_ratio(const std::vector<std::string>& documents, int level) {
-  CompressionResult result;
-  result.level = level;
-  result.zstd_version = ZSTD_versionString();
+std::string compression_text(const std::vector<std::string>& documents) {
   std::string raw;
   std::size_t size = documents.empty() ? 0 : documents.size() - 1;
   for (const auto& d : documents) size += d.size();
@@ -20,6 +17,14 @@ CompressionResult compression_ratio(const std::vector<std::string>& documents, i
     if (i) raw += '\n';
     raw += documents[i];
   }
+  return raw;
+}
+
+CompressionResult compression_ratio(const std::vector<std::string>& documents, int level) {
+  CompressionResult result;
+  result.level = level;
+  result.zstd_version = ZSTD_versionString();
+  const std::string raw = compression_text(documents);
   result.raw_bytes = static_cast<std::int64_t>(raw.size());
   if (raw.empty()) return result;
 

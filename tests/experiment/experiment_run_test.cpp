@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <functional>
 #include <numeric>
@@ -142,6 +143,40 @@ std::vector<std::int64_t> steps_of(const nlohmann::json& points) {
   std::vector<std::int64_t> steps;
   for (const auto& p : points) steps.push_back(p[0].get<std::int64_t>());
   return steps;
+}
+
+TEST(ExperimentRun, AGenerationsMetricsAreWhatEvalAndScoreSayOfItsModelAndSamples) {
+  // The engine's wiring against the commands a user would run by hand: test perplexity is
+  // `collapse eval` of the generation's model on the test split, and the corpus metrics are
+  // `collapse score` of its samples against the test split, perplexities under generation 0.
+  const fs::path dir = fresh_dir("run-wiring");
+  ASSERT_EQ(run(write_config(dir), dir / "run").exit_code, 0);
+  const fs::path gen = dir / "run" / "real-50" / "seed-0" / "gen-2";
+  const auto recorded = nlohmann::json::parse(read_file(gen / "metrics.json"))["metrics"];
+  const std::string data = (dir / "run" / "data").string();
+
+  const auto eval = run_collapse({"eval", "--model", (gen / "model").string(), "--data", data, "--split", "test",
+                                  "--device", "cpu", "--json"});
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  const double test_ppl = nlohmann::json::parse(eval.out)["perplexity"].get<double>();
+  EXPECT_NEAR(recorded["test_perplexity"].get<double>(), test_ppl, 1e-6 * test_ppl);
+
+  const auto score = run_collapse({"score", "--samples", (gen / "samples").string(), "--data", data, "--model",
+                                   (dir / "run" / "real-50" / "seed-0" / "gen-0" / "model").string(), "--device",
+                                   "cpu", "--json"});
+  ASSERT_EQ(score.exit_code, 0) << score.err;
+  const auto scored = nlohmann::json::parse(score.out)["metrics"];
+  int compared = 0;
+  for (const auto& [name, value] : scored.items()) {
+    // Self-BLEU's subsets and precision/recall's real windows are drawn with the run's seeds.
+    if (name == "self_bleu_4" || name == "precision" || name == "recall") continue;
+    ASSERT_TRUE(recorded.contains(name)) << name;
+    const double want = value.get<double>();
+    const double tolerance = name.rfind("ppl_", 0) == 0 ? 1e-6 : 1e-12;
+    EXPECT_NEAR(recorded[name].get<double>(), want, tolerance * std::max(1.0, std::abs(want))) << name;
+    ++compared;
+  }
+  EXPECT_GE(compared, 20);
 }
 
 TEST(ExperimentRun, OneProcessPerArmSharingARunFolderEndsWithTheSequentialRunsMetrics) {

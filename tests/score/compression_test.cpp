@@ -9,8 +9,10 @@ using namespace collapse;
 
 TEST(CompressionRatio, IsRawOverCompressedBytesOfTheJoinedText) {
   const std::vector<std::string> docs{"the whale", "", "the sea"};
+  EXPECT_EQ(compression_text(docs), "the whale\n\nthe sea") << "joined by newlines, none at the end";
+  EXPECT_EQ(compression_text({}), "");
   const CompressionResult r = compression_ratio(docs);
-  EXPECT_EQ(r.raw_bytes, 9 + 1 + 0 + 1 + 7);  // joined by newlines, none at the end
+  EXPECT_EQ(r.raw_bytes, 9 + 1 + 0 + 1 + 7);
   EXPECT_GT(r.compressed_bytes, 0);
   EXPECT_DOUBLE_EQ(r.ratio, static_cast<double>(r.raw_bytes) / static_cast<double>(r.compressed_bytes));
   EXPECT_EQ(r.level, kCompressionLevel);

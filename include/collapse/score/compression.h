@@ -28,6 +28,9 @@ struct CompressionResult {
   std::string zstd_version;
 };
 
+// The text that is compressed: the documents joined by "\n", no trailing newline.
+std::string compression_text(const std::vector<std::string>& documents);
+
 // documents: decoded text, one string per document. Throws Error if zstd fails.
 CompressionResult compression_ratio(const std::vector<std::string>& documents,
                                     int level = kCompressionLevel);
