@@ -32,13 +32,12 @@ import time
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-LIST = ROOT / "tests" / "mutants.toml"
+ROOT = Path(__file__).resolve().parent.parent  # --root replaces it (tests/support/mutants_tool_test.py)
 FIELDS = {"id", "concept", "file", "find", "replace", "tests"}
 OPTIONAL = {"equivalent"}
 
 
-def load(path=LIST):
+def load(path):
     with open(path, "rb") as f:
         mutants = tomllib.load(f).get("mutant", [])
     errors, seen = [], set()
@@ -103,12 +102,16 @@ def main():
     parser.add_argument("--check", action="store_true", help="only validate tests/mutants.toml")
     parser.add_argument("--list", action="store_true", help="print the mutants")
     parser.add_argument("--only", help="comma-separated mutant ids to run")
-    parser.add_argument("--scratch", default=str(ROOT / "build-mutants"), help="scratch folder")
+    parser.add_argument("--scratch", help="scratch folder (default: ROOT/build-mutants)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="build and test jobs")
     parser.add_argument("--timeout", type=int, default=900, help="seconds one ctest run may take")
+    parser.add_argument("--root", help="the source tree (default: this checkout)")
     args = parser.parse_args()
+    global ROOT
+    if args.root:
+        ROOT = Path(args.root).resolve()
 
-    mutants, errors = load()
+    mutants, errors = load(ROOT / "tests" / "mutants.toml")
     if errors:
         for e in errors:
             print(f"mutants: error: {e}", file=sys.stderr)
@@ -128,7 +131,7 @@ def main():
             return 1
         mutants = [m for m in mutants if m["id"] in wanted]
 
-    scratch = Path(args.scratch)
+    scratch = Path(args.scratch) if args.scratch else ROOT / "build-mutants"
     tree, log = scratch / "tree", scratch / "mutants.log"
     tree.mkdir(parents=True, exist_ok=True)
     log.write_text("")
