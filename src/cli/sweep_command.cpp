@@ -3,24 +3,46 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "collapse/experiment/engine.h"
 #include "collapse/experiment/experiment_config.h"
 #include "collapse/util/atomic_file.h"
+#include "collapse/util/error.h"
 #include "commands.h"
 
 namespace collapse::cli {
 namespace {
 
+// `text` as one bash word, whatever it holds: in single quotes, each ' written as '\''. The
+// script runs later, on another machine: a path holding $(...), spaces or quotes must reach
+// `collapse run` as the same one argument, never as code.
+std::string shell_quoted(const std::string& text) {
+  std::string out = "'";
+  for (const char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// Paths go into the script's comments too, where a line break would end the comment.
+std::string checked_path(const std::string& path, const char* what) {
+  if (path.find_first_of("\n\r") != std::string::npos) {
+    fail("collapse sweep: the {} {} holds a line break; a job script cannot carry it", what,
+         nlohmann::json(path).dump());
+  }
+  return path;
+}
+
 // A Slurm array job running every (arm, seed) of the config as one task into `run`.
 std::string slurm_script(const ExperimentConfig& config, const std::filesystem::path& config_file,
                          const std::filesystem::path& run) {
+  const std::string config_path = checked_path(config_file.string(), "config path");
+  const std::string run_path = checked_path(run.string(), "run directory");
   std::string arms, seeds;
   std::int64_t tasks = 0;
   for (const auto& arm : config.arms) {
     for (const std::uint64_t seed : arm.settings.seeds) {
       arms += ' ';
-      arms += arm.name;
+      arms += shell_quoted(arm.name);
       seeds += ' ';
       seeds += std::to_string(seed);
       ++tasks;
@@ -42,10 +64,11 @@ std::string slurm_script(const ExperimentConfig& config, const std::filesystem::
       "ARMS=({arms} )\n"
       "SEEDS=({seeds} )\n"
       "COLLAPSE=${{COLLAPSE:-collapse}}\n"
-      "exec \"$COLLAPSE\" run {config} --out {run} \\\n"
+      "exec \"$COLLAPSE\" run {config_word} --out {run_word} \\\n"
       "  --arm \"${{ARMS[$SLURM_ARRAY_TASK_ID]}}\" --seed \"${{SEEDS[$SLURM_ARRAY_TASK_ID]}}\"\n",
-      fmt::arg("name", config.name), fmt::arg("tasks", tasks), fmt::arg("config", config_file.string()),
-      fmt::arg("run", run.string()), fmt::arg("last", tasks - 1), fmt::arg("arms", arms),
+      fmt::arg("name", config.name), fmt::arg("tasks", tasks), fmt::arg("config", config_path),
+      fmt::arg("run", run_path), fmt::arg("config_word", shell_quoted(config_path)),
+      fmt::arg("run_word", shell_quoted(run_path)), fmt::arg("last", tasks - 1), fmt::arg("arms", arms),
       fmt::arg("seeds", seeds));
 }
 

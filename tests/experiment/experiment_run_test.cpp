@@ -545,13 +545,38 @@ TEST(ExperimentRun, TrainSizeAndSyntheticShareDrawTheAskedTokensFromTheAccumulat
   }
 }
 
+TEST(ExperimentRun, TheSweepScriptPassesEveryPathAsOneArgumentAndRunsNoneOfIt) {
+  // The script runs later, on a cluster node: a config path or run directory holding spaces,
+  // quotes or $(...) must reach `collapse run` unchanged, as one argument, and never execute.
+  const fs::path dir = fresh_dir("run-sweep-quoting");
+  const fs::path odd = dir / "cfg $(touch PWNED) it's";
+  fs::create_directories(odd);
+  const fs::path config = write_config(odd);
+  const fs::path run_dir = dir / "run with `touch PWNED` space";
+  const auto r = run_collapse({"sweep", config.string(), "--run", run_dir.string(), "--out", (dir / "job.sh").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // A stand-in for collapse that writes its arguments one per line.
+  write_text(dir / "fake.sh", "#!/bin/bash\nprintf '%s\\n' \"$@\" > \"$(dirname \"$0\")/args.txt\"\n");
+  fs::permissions(dir / "fake.sh", fs::perms::owner_exec, fs::perm_options::add);
+  const auto job = run_shell("cd '" + dir.string() + "' && SLURM_ARRAY_TASK_ID=1 COLLAPSE=./fake.sh bash job.sh");
+  ASSERT_EQ(job.exit_code, 0) << job.err;
+  EXPECT_EQ(read_file(dir / "args.txt"), "run\n" + config.string() + "\n--out\n" + run_dir.string() +
+                                             "\n--arm\nreal-50\n--seed\n0\n");
+  EXPECT_FALSE(fs::exists(dir / "PWNED"));
+  EXPECT_FALSE(fs::exists(odd / "PWNED"));
+  // A line break cannot be carried by the script's comments: refused, naming the path.
+  const auto broken = run_collapse({"sweep", config.string(), "--run", (dir / "a\nb").string()});
+  EXPECT_NE(broken.exit_code, 0);
+  EXPECT_NE(broken.err.find("holds a line break"), std::string::npos) << broken.err;
+}
+
 TEST(ExperimentRun, SweepWritesASlurmArrayOverArmsAndSeeds) {
   const fs::path dir = fresh_dir("run-sweep");
   const auto r = run_collapse({"sweep", write_config(dir), "--emit", "slurm"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("#SBATCH --array=0-1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("#SBATCH --gres=gpu:1"), std::string::npos);
-  EXPECT_NE(r.out.find("ARMS=( real-0 real-50 )"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ARMS=( 'real-0' 'real-50' )"), std::string::npos) << r.out;
   const auto dry = run_collapse({"run", dir / "smoke.toml", "--dry-run"});
   ASSERT_EQ(dry.exit_code, 0) << dry.err;
   EXPECT_NE(dry.out.find("2 arms x 1 seed x 3 generations"), std::string::npos) << dry.out;
