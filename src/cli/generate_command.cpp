@@ -20,7 +20,7 @@ void add_generate_command(CLI::App& app) {
   struct Args {
     std::string model, data, out, prompt = "bos", device = "auto", decode = "auto", cpu_sampler = "fast";
     std::int64_t documents = 0, generation = 0;
-    bool keep_prompt = false;
+    bool keep_prompt = false, force = false;
     GenerateOptions options;
   };
   auto a = std::make_shared<Args>();
@@ -37,6 +37,8 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--model", a->model, kModelHelp)->required();
   cmd->add_option("--data", a->data, "the prepared dataset the model was trained with")->required();
   cmd->add_option("--out", a->out, "samples folder, or a .jsonl file")->required();
+  cmd->add_flag("--force", a->force,
+                "replace an existing .jsonl --out (a samples folder is always replaced whole)");
   cmd->add_option("--documents", a->documents,
                   "documents to write (default: one per prompt; 1000 with --prompt bos)")
       ->check(CLI::PositiveNumber);
@@ -78,6 +80,10 @@ void add_generate_command(CLI::App& app) {
     }
     options.host_sampler = *cpu_sampler;
     check_samples_destination(a->out);
+    // A .jsonl --out may be anyone's file (a corpus, say): replaced only when asked.
+    if (is_jsonl_path(a->out) && std::filesystem::exists(a->out) && !a->force) {
+      fail("{} {} exists: pass --force to replace it", flag_of("out"), a->out);
+    }
     const Dataset data(a->data);
     options.special = data.tokenizer().special();
     options.vocab_size = data.tokenizer().vocab_size();

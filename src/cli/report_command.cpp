@@ -1,4 +1,5 @@
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <limits>
@@ -41,6 +42,23 @@ void watch(const std::filesystem::path& dir, const std::filesystem::path& out, c
     }
     if (done) return;
     std::this_thread::sleep_for(std::chrono::seconds(interval));
+  }
+}
+
+// --out may name any new file, or an existing one outside RUN; inside RUN the only existing files
+// the report may replace are its own, report.html and report.md: the rest are the run's results
+// and its config, which a stray --out would destroy.
+void check_destination(const std::filesystem::path& run, const std::string& out) {
+  if (out.empty() || !std::filesystem::exists(out)) return;
+  const std::filesystem::path dir = std::filesystem::weakly_canonical(run);
+  const std::filesystem::path target = std::filesystem::weakly_canonical(out);
+  const auto [in_dir, in_target] = std::mismatch(dir.begin(), dir.end(), target.begin(), target.end());
+  if (in_dir != dir.end()) return;  // outside the run folder
+  const bool own = target.parent_path() == dir && (target.filename() == "report.html" || target.filename() == "report.md");
+  if (!own) {
+    fail("--out {}: that file belongs to the run {} (only its report.html and report.md are the report's to "
+         "replace); choose another path",
+         out, run.string());
   }
 }
 
@@ -93,6 +111,7 @@ void add_report_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--json", a->json, "print the comparisons' statistics as JSON on stdout (or --out)");
   cmd->callback([a] {
+    check_destination(a->run, a->out);
     if (a->watch) {
       if (a->json || a->format != "html") fail("--watch keeps the HTML page current: leave out --json and --format md");
       watch(a->run, a->out.empty() ? std::filesystem::path(a->run) / "report.html" : std::filesystem::path(a->out),

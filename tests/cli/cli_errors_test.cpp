@@ -200,4 +200,16 @@ TEST(CliErrors, GenerateNamesTheFlagOrPromptAtFault) {
   expect_one_line_error(r, {"notes", "not a samples folder"});
   EXPECT_EQ(collapse::read_file(dir / "notes" / "keep.txt"), "mine");
   expect_one_line_error(run_collapse({"show", dir / "missing.jsonl"}), {"missing.jsonl"});
+
+  // An existing .jsonl may be someone's corpus: replaced only with --force.
+  write_text(dir / "corpus.jsonl", "{\"text\": \"mine\"}\n");
+  const std::vector<std::string> to_corpus{"generate", "--model", dir / "run", "--data", data, "--out",
+                                           dir / "corpus.jsonl", "--documents", "2", "--max-tokens", "4",
+                                           "--device", "cpu"};
+  expect_one_line_error(run_collapse(to_corpus), {"--out", "corpus.jsonl exists: pass --force to replace it"});
+  EXPECT_EQ(collapse::read_file(dir / "corpus.jsonl"), "{\"text\": \"mine\"}\n");
+  std::vector<std::string> forced = to_corpus;
+  forced.push_back("--force");
+  ASSERT_EQ(run_collapse(forced).exit_code, 0);
+  EXPECT_NE(collapse::read_file(dir / "corpus.jsonl").find("\"tokens\""), std::string::npos);
 }

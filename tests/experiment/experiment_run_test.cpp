@@ -481,6 +481,17 @@ TEST(ExperimentRun, ReportCompareTestsArmsPairedBySeedAndCallsSharedGenerationZe
   EXPECT_FALSE(stats["slopes"].empty());
   const auto md = run_collapse({"report", (dir / "run").string(), "--format", "md", "--compare", "real-0,real-50"});
   EXPECT_NE(md.out.find("### test_perplexity: real-0 − real-50"), std::string::npos) << md.out;
+  // --out never replaces the run's own files (here its resolved config), only its report.
+  const std::string config_before = read_file(dir / "run" / "experiment.toml");
+  const auto clobber = run_collapse({"report", (dir / "run").string(), "--format", "md", "--out",
+                                     (dir / "run" / "experiment.toml").string()});
+  EXPECT_NE(clobber.exit_code, 0);
+  EXPECT_NE(clobber.err.find("belongs to the run"), std::string::npos) << clobber.err;
+  EXPECT_EQ(read_file(dir / "run" / "experiment.toml"), config_before);
+  EXPECT_EQ(run_collapse({"report", (dir / "run").string(), "--format", "md", "--out",
+                          (dir / "run" / "report.md").string()}).exit_code, 0);
+  EXPECT_EQ(run_collapse({"report", (dir / "run").string(), "--format", "md", "--out",
+                          (dir / "run" / "report.md").string()}).exit_code, 0) << "its own report: replaced";
   const auto bad = run_collapse({"report", (dir / "run").string(), "--compare", "real-0,nope", "--json"});
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("no arm named 'nope'"), std::string::npos) << bad.err;
