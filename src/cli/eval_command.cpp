@@ -9,6 +9,7 @@
 #include "collapse/util/progress.h"
 #include "commands.h"
 #include "flag_names.h"
+#include "number_checks.h"
 
 namespace collapse::cli {
 
@@ -36,12 +37,12 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::IsMember({"test", "valid", "train"}))
       ->capture_default_str();
   cmd->add_option("--batch-size", a->batch_size, "windows per forward pass")
-      ->check(CLI::PositiveNumber)
+      ->check(whole_at_least(1))
       ->capture_default_str();
-  cmd->add_option("--context", a->context, kContextHelp)->check(CLI::PositiveNumber);
+  cmd->add_option("--context", a->context, kContextHelp)->check(whole_at_least(1));
   cmd->add_option("--stride", a->stride,
                   "sliding-window evaluation: a window begins every S tokens (at most --context)")
-      ->check(CLI::PositiveNumber);
+      ->check(whole_at_least(1));
   cmd->add_option("--device", a->device, kDeviceNames)->capture_default_str();
   cmd->add_flag("--json", a->json,
                 "print {\"split\", \"tokens\", \"nll\" (mean nats/token), \"nll_sum\", \"perplexity\",\n"

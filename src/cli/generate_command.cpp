@@ -12,6 +12,7 @@
 #include "collapse/util/progress.h"
 #include "commands.h"
 #include "flag_names.h"
+#include "number_checks.h"
 #include "sampler_flags.h"
 
 namespace collapse::cli {
@@ -41,7 +42,7 @@ void add_generate_command(CLI::App& app) {
                 "replace an existing .jsonl --out (a samples folder is always replaced whole)");
   cmd->add_option("--documents", a->documents,
                   "documents to write (default: one per prompt; 1000 with --prompt bos)")
-      ->check(CLI::PositiveNumber);
+      ->check(whole_at_least(1));
   cmd->add_option("--max-tokens", a->options.max_tokens, "generated tokens per document, at most")
       ->capture_default_str();
   cmd->add_option("--min-tokens", a->options.min_tokens, "EOS is banned before this many tokens")
@@ -53,10 +54,11 @@ void add_generate_command(CLI::App& app) {
   cmd->add_flag("--keep-prompt", a->keep_prompt, "documents include their prompt's tokens");
   cmd->add_option("--batch-size", a->options.batch_size, "documents decoded together")
       ->capture_default_str();
-  cmd->add_option("--seed", a->options.seed, "sampling seed")->capture_default_str();
+  cmd->add_option("--seed", a->options.seed, "sampling seed")->check(whole_at_least(0))->capture_default_str();
   cmd->add_option("--generation", a->generation, "generation number recorded in the provenance")
+      ->check(whole_at_least(0))
       ->capture_default_str();
-  cmd->add_option("--context", a->options.context, kContextHelp)->check(CLI::PositiveNumber);
+  cmd->add_option("--context", a->options.context, kContextHelp)->check(whole_at_least(1));
   cmd->add_option("--device", a->device, kDeviceNames)->capture_default_str();
   cmd->add_option("--decode", a->decode, described_names(decode_modes()) + " (docs/generation.md)")
       ->capture_default_str();

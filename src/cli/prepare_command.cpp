@@ -4,6 +4,7 @@
 #include "collapse/data/dataset.h"
 #include "commands.h"
 #include "flag_names.h"
+#include "number_checks.h"
 
 namespace collapse::cli {
 
@@ -38,8 +39,9 @@ void add_prepare_command(CLI::App& app) {
   cmd->add_option("--test-fraction", options->test_fraction,
                   "share of documents for test (never trained on)")
       ->capture_default_str();
-  cmd->add_option("--seed", options->seed, "seed of the document split")->capture_default_str();
+  cmd->add_option("--seed", options->seed, "seed of the document split")->check(whole_at_least(0))->capture_default_str();
   cmd->add_option("--threads", options->threads, "threads for tokenizer training and encoding")
+      ->check(whole_at_least(1))
       ->capture_default_str();
   cmd->callback([options] {
     options->names = flag_of;

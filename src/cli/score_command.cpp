@@ -12,6 +12,7 @@
 #include "collapse/util/utf8.h"
 #include "commands.h"
 #include "flag_names.h"
+#include "number_checks.h"
 
 namespace collapse::cli {
 namespace {
@@ -92,10 +93,12 @@ void add_score_command(CLI::App& app) {
                   "documents scored by self-BLEU (a seeded subset; 0 = all)")->capture_default_str();
   cmd->add_option("--self-bleu-references", a->references,
                   "reference pool for self-BLEU (a seeded subset; 0 = all)")->capture_default_str();
-  cmd->add_option("--seed", a->seed, "seed of the self-BLEU subsets")->capture_default_str();
-  cmd->add_option("--batch-tokens", a->batch_tokens, "tokens per forward pass")->capture_default_str();
+  cmd->add_option("--seed", a->seed, "seed of the self-BLEU subsets")->check(whole_at_least(0))->capture_default_str();
+  cmd->add_option("--batch-tokens", a->batch_tokens, "tokens per forward pass")
+      ->check(whole_at_least(1))
+      ->capture_default_str();
   cmd->add_option("--context", a->context, std::string("with --model: ") + kContextHelp)
-      ->check(CLI::PositiveNumber);
+      ->check(whole_at_least(1));
   cmd->add_option("--device", a->device, kDeviceNames)->capture_default_str();
   cmd->add_flag("--json", a->json, "print {\"metrics\": {name: value}, \"sizes\", \"histograms\"}");
   cmd->callback([a] {

@@ -9,6 +9,7 @@
 #include "collapse/util/progress.h"
 #include "commands.h"
 #include "flag_names.h"
+#include "number_checks.h"
 
 namespace collapse::cli {
 namespace {
@@ -16,7 +17,7 @@ namespace {
 // Model flags override the preset only when given (0 = take the preset's value).
 struct ModelFlags {
   std::int64_t n_layer = 0, n_head = 0, d_model = 0, ffn_hidden = 0, context = 0;
-  double rope_theta = 0;
+  std::optional<double> rope_theta;  // given: validated by the model config, whatever it is
   bool untied = false;
 
   ModelConfig apply(ModelConfig c) const {
@@ -25,7 +26,7 @@ struct ModelFlags {
     if (d_model) c.d_model = d_model;
     if (ffn_hidden) c.ffn_hidden = ffn_hidden;
     if (context) c.context = context;
-    if (rope_theta > 0) c.rope_theta = rope_theta;
+    if (rope_theta) c.rope_theta = *rope_theta;
     if (untied) c.tie_embeddings = false;
     return c;
   }
@@ -55,23 +56,30 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--context", flags->context,
                   "context length in tokens; with --init, the training window (at most the model's context)")
       ->group(model);
-  cmd->add_option("--rope-theta", flags->rope_theta, "rotary embedding base")->group(model);
+  cmd->add_option("--rope-theta", flags->rope_theta, "rotary embedding base")->check(finite_number())->group(model);
   cmd->add_flag("--untied", flags->untied, "separate output projection (default: tied to embedding)")
       ->group(model);
 
-  cmd->add_option("--steps", o->steps, "optimizer steps")->capture_default_str();
+  cmd->add_option("--steps", o->steps, "optimizer steps")->check(whole_at_least(0))->capture_default_str();
   cmd->add_option("--epochs", o->epochs,
                   "passes over the train tokens instead of --steps (steps = epochs * tokens / "
-                  "(batch * accum * context))");
+                  "(batch * accum * context))")
+      ->check(finite_number());
   cmd->add_option("--batch-size", o->batch_size, "sequences per micro-batch")->capture_default_str();
   cmd->add_option("--grad-accum", o->grad_accum, "micro-batches per step")->capture_default_str();
-  cmd->add_option("--lr", o->lr, "peak learning rate")->capture_default_str();
+  cmd->add_option("--lr", o->lr, "peak learning rate")->check(finite_number())->capture_default_str();
   cmd->add_option("--min-lr-ratio", o->min_lr_ratio, "final lr as a share of the peak")
+      ->check(finite_number())
       ->capture_default_str();
-  cmd->add_option("--warmup", o->warmup, "warmup steps (-1: min(100, steps/10))")->capture_default_str();
+  cmd->add_option("--warmup", o->warmup, "warmup steps (-1: min(100, steps/10))")
+      ->check(whole_at_least(-1))
+      ->capture_default_str();
   cmd->add_option("--weight-decay", o->weight_decay, "AdamW weight decay (matrices only)")
+      ->check(finite_number())
       ->capture_default_str();
-  cmd->add_option("--grad-clip", o->grad_clip, "gradient norm clip (0: off)")->capture_default_str();
+  cmd->add_option("--grad-clip", o->grad_clip, "gradient norm clip (0: off)")
+      ->check(finite_number())
+      ->capture_default_str();
   cmd->add_option("--eval-every", o->eval_every, "evaluate on valid every N steps")
       ->capture_default_str();
   cmd->add_option("--eval-tokens", o->eval_tokens, "valid tokens per evaluation (0: all)")
@@ -81,7 +89,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--log-every", o->log_every, "log the train loss every N steps")->capture_default_str();
   cmd->add_option("--init", *init, std::string("fine-tune from this model: ") + kModelHelp);
   cmd->add_option("--device", o->device, kDeviceNames)->capture_default_str();
-  cmd->add_option("--seed", o->seed, "seed of initialisation and batch order")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "seed of initialisation and batch order")
+      ->check(whole_at_least(0))
+      ->capture_default_str();
   cmd->add_flag("--resume", o->resume, "continue the run in --out from its last.ckpt");
 
   cmd->callback([o, flags, init] {

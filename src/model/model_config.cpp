@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 #include "collapse/util/error.h"
 
@@ -110,7 +111,9 @@ void ModelConfig::validate(const SettingNames& names) const {
   } else if (rotary_dims > head_dim() || rotary_dims % 2 != 0) {
     fail("{} {} must be even and at most the head size {}", names("rotary_dims"), rotary_dims, head_dim());
   }
-  if (!(rope_theta > 0)) fail("{} must be positive, got {}", names("rope_theta"), rope_theta);
+  if (!(rope_theta > 0) || !std::isfinite(rope_theta)) {
+    fail("{} must be a finite positive number, got {}", names("rope_theta"), rope_theta);
+  }
   if (!(norm_eps > 0)) fail("{} must be positive, got {}", names("norm_eps"), norm_eps);
   const RopeScaling& r = rope_scaling;
   if (r.kind != RopeScalingKind::none && !(r.factor > 0)) {

@@ -55,15 +55,24 @@ namespace {
 
 void check_options(const TrainOptions& o) {
   const SettingNames& name = o.names;
-  auto positive = [&](const char* key, double v) {
-    if (!(v > 0)) fail("{} must be positive, got {}", name(key), v);
+  auto count = [&](const char* key, std::int64_t v) {
+    if (v <= 0) fail("{} must be positive, got {}", name(key), v);
   };
-  positive("batch_size", static_cast<double>(o.batch_size));
-  positive("grad_accum", static_cast<double>(o.grad_accum));
+  auto positive = [&](const char* key, double v) {
+    if (!(v > 0) || !std::isfinite(v)) fail("{} must be a finite positive number, got {}", name(key), v);
+  };
+  auto non_negative = [&](const char* key, double v) {
+    if (!(v >= 0) || !std::isfinite(v)) fail("{} must be a finite number >= 0, got {}", name(key), v);
+  };
+  count("batch_size", o.batch_size);
+  count("grad_accum", o.grad_accum);
   positive("lr", o.lr);
-  positive("eval_every", static_cast<double>(o.eval_every));
-  positive("log_every", static_cast<double>(o.log_every));
+  count("eval_every", o.eval_every);
+  count("log_every", o.log_every);
   if (o.steps < 0) fail("{} must be positive, got {}", name("steps"), o.steps);
+  // 10^12 steps would outlast any machine; a bigger number is a typo or an overflow.
+  if (o.steps > 1'000'000'000'000) fail("{} must be at most 10^12, got {}", name("steps"), o.steps);
+  if (o.epochs != 0) positive("epochs", o.epochs);
   if (o.steps == 0 && !(o.epochs > 0)) {
     fail("give {} N or {} E (both are unset)", name("steps"), name("epochs"));
   }
@@ -71,8 +80,9 @@ void check_options(const TrainOptions& o) {
   if (!(o.min_lr_ratio >= 0 && o.min_lr_ratio <= 1)) {
     fail("{} must be in [0, 1], got {}", name("min_lr_ratio"), o.min_lr_ratio);
   }
-  if (o.grad_clip < 0) fail("{} must be >= 0, got {}", name("grad_clip"), o.grad_clip);
-  if (o.weight_decay < 0) fail("{} must be >= 0, got {}", name("weight_decay"), o.weight_decay);
+  non_negative("grad_clip", o.grad_clip);
+  non_negative("weight_decay", o.weight_decay);
+  if (o.warmup < -1) fail("{} must be -1 (the default schedule) or >= 0, got {}", name("warmup"), o.warmup);
   if (o.eval_tokens != 0 && o.eval_tokens < 2) {
     fail("{} must be 0 (the whole valid split) or at least 2, got {}", name("eval_tokens"),
          o.eval_tokens);
@@ -130,10 +140,16 @@ struct StepPlan {
 StepPlan plan_steps(const TrainOptions& o, std::int64_t context, std::int64_t train_tokens) {
   StepPlan p;
   p.tokens_per_step = o.batch_size * o.grad_accum * context;
-  p.total_steps = o.steps > 0 ? o.steps
-                              : std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(
-                                    o.epochs * static_cast<double>(train_tokens - 1) /
-                                    static_cast<double>(p.tokens_per_step))));
+  if (o.steps > 0) {
+    p.total_steps = o.steps;
+  } else {
+    const double steps = std::ceil(o.epochs * static_cast<double>(train_tokens - 1) /
+                                   static_cast<double>(p.tokens_per_step));
+    if (!(steps <= 1e12)) {
+      fail("{} {} means {} steps over this split; at most 10^12", o.names("epochs"), o.epochs, steps);
+    }
+    p.total_steps = std::max<std::int64_t>(1, static_cast<std::int64_t>(steps));
+  }
   p.warmup = o.warmup >= 0 ? o.warmup : std::min<std::int64_t>(100, p.total_steps / 10);
   p.checkpoint_every = o.checkpoint_every > 0 ? o.checkpoint_every : o.eval_every;
   p.schedule = LrSchedule{.peak = o.lr, .floor_ratio = o.min_lr_ratio, .warmup = p.warmup,

@@ -123,6 +123,45 @@ TEST(CliErrors, MissingDatasetAndBadFlagValues) {
                         {"--device tpu"});
 }
 
+TEST(CliErrors, NumbersOutsideTheirMeaningfulRangeAreRefusedNamingTheFlag) {
+  // Each of these used to run (or to store a value it could not read back): a seed of -1 became
+  // 18446744073709551615, --rope-theta 0 was ignored, --epochs inf trained one step.
+  const auto dir = fresh_dir("cli-numbers");
+  const std::string data = collapse::tests::moby_dick_dataset().string();
+  const auto refused = [&](std::vector<std::string> args, std::initializer_list<std::string> needles) {
+    const auto r = run_collapse(args);
+    EXPECT_NE(r.exit_code, 0) << args[0] << " " << args.back();
+    for (const auto& n : needles) EXPECT_NE(r.err.find(n), std::string::npos) << "missing '" << n << "' in: " << r.err;
+    EXPECT_LT(r.err.size(), 300u) << "one short message: " << r.err;
+    EXPECT_FALSE(fs::exists(dir / "run" / "last.ckpt"));
+  };
+  const auto train = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args{"train", "--data", data, "--out", (dir / "run").string(), "--device", "cpu"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  refused(train({"--steps", "2", "--rope-theta", "0"}), {"--rope-theta must be a finite positive number, got 0"});
+  refused(train({"--steps", "2", "--rope-theta", "-1"}), {"--rope-theta must be a finite positive number, got -1"});
+  refused(train({"--steps", "2", "--rope-theta", "inf"}), {"--rope-theta", "finite", "inf"});
+  refused(train({"--steps", "2", "--seed", "-1"}), {"--seed", "whole number >= 0", "-1"});
+  refused(train({"--steps", "2", "--warmup", "-2"}), {"--warmup", "whole number >= -1", "-2"});
+  refused(train({"--steps", "9223372036854775808"}), {"--steps", "at most 10^18"});
+  refused(train({"--steps", "1000000000000000"}), {"--steps must be at most 10^12"});
+  refused(train({"--epochs", "inf"}), {"--epochs", "finite", "inf"});
+  refused(train({"--epochs", "1e18"}), {"--epochs 1e+18 means", "at most 10^12"});
+  refused(train({"--steps", "2", "--lr", "inf"}), {"--lr", "finite", "inf"});
+  refused(train({"--steps", "2", "--weight-decay", "nan"}), {"--weight-decay", "finite", "nan"});
+  refused(train({"--steps", "2", "--grad-clip", "nan"}), {"--grad-clip", "finite", "nan"});
+  refused({"prepare", "--corpus", "moby-dick", "--out", (dir / "data").string(), "--threads", "-1"},
+          {"--threads", "whole number >= 1", "-1"});
+  refused({"generate", "--model", "m", "--data", data, "--out", (dir / "s").string(), "--generation", "-5"},
+          {"--generation", "whole number >= 0", "-5"});
+  refused({"generate", "--model", "m", "--data", data, "--out", (dir / "s").string(), "--documents", "0"},
+          {"--documents", "whole number >= 1, got '0'"});
+  refused({"score", "--samples", "s", "--data", data, "--batch-tokens", "0"}, {"--batch-tokens", "whole number >= 1"});
+  EXPECT_FALSE(fs::exists(dir / "data"));
+}
+
 TEST(CliErrors, ExportRefusesToWriteIntoAFolderThatIsNotAnExport) {
   const auto dir = fresh_dir("cli-export");
   write_text(dir / "mine" / "thesis.tex", "precious");
