@@ -6,6 +6,7 @@
 #include "collapse/util/atomic_file.h"
 #include "collapse/util/error.h"
 #include "commands.h"
+#include "flag_names.h"
 
 namespace collapse::cli {
 
@@ -26,6 +27,7 @@ void add_export_command(CLI::App& app) {
                   "in the checkpoint)");
   cmd->callback([model, out, data] {
     std::error_code ec;
+    check_creatable(*out, flag_of("out"));
     const std::filesystem::path dir = normalize_dir(*out);
     // Only an earlier export may be overwritten: anything else in --out is the user's.
     if (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec) &&

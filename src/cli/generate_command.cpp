@@ -10,6 +10,7 @@
 #include "collapse/model/load_model.h"
 #include "collapse/util/error.h"
 #include "collapse/util/progress.h"
+#include "collapse/util/atomic_file.h"
 #include "commands.h"
 #include "flag_names.h"
 #include "number_checks.h"
@@ -81,6 +82,7 @@ void add_generate_command(CLI::App& app) {
       fail("{} must be {}, got '{}'", flag_of("cpu_sampler"), names_of(host_samplers()), a->cpu_sampler);
     }
     options.host_sampler = *cpu_sampler;
+    check_creatable(a->out, flag_of("out"));
     check_samples_destination(a->out);
     // A .jsonl --out may be anyone's file (a corpus, say): replaced only when asked.
     if (is_jsonl_path(a->out) && std::filesystem::exists(a->out) && !a->force) {

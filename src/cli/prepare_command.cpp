@@ -2,6 +2,7 @@
 #include <thread>
 
 #include "collapse/data/dataset.h"
+#include "collapse/util/atomic_file.h"
 #include "commands.h"
 #include "flag_names.h"
 #include "number_checks.h"
@@ -45,6 +46,7 @@ void add_prepare_command(CLI::App& app) {
       ->capture_default_str();
   cmd->callback([options] {
     options->names = flag_of;
+    check_creatable(options->out, flag_of("out"));
     const PrepareOutcome outcome = prepare_dataset(*options);
     const Dataset data(options->out);
     const auto& splits = data.manifest().at("splits");

@@ -41,6 +41,7 @@ void add_run_command(CLI::App& app) {
   cmd->callback([a, seed] {
     const ExperimentConfig config = load_experiment(a->config);
     const std::filesystem::path out = a->out.empty() ? default_run_dir(config) : std::filesystem::path(a->out);
+    check_creatable(out, flag_of("out"));
     if (a->dry_run) {
       std::printf("%s\n", resolved_toml(config).c_str());
       PlanInputs inputs = plan_inputs(config, out, flag_of);

@@ -7,6 +7,7 @@
 #include "collapse/model/device.h"
 #include "collapse/train/trainer.h"
 #include "collapse/util/progress.h"
+#include "collapse/util/atomic_file.h"
 #include "commands.h"
 #include "flag_names.h"
 #include "number_checks.h"
@@ -96,6 +97,7 @@ void add_train_command(CLI::App& app) {
 
   cmd->callback([o, flags, init] {
     o->names = flag_of;
+    check_creatable(o->out, flag_of("out"));
     o->model = flags->apply(ModelConfig::preset(o->preset));
     if (!init->empty()) {
       o->init = *init;

@@ -94,6 +94,22 @@ void replace_dir(const fs::path& built, const fs::path& dest) {
   if (had) fs::remove_all(old, ec);
 }
 
+void check_creatable(const fs::path& path, const std::string& what) {
+  std::error_code ec;
+  for (fs::path p = path.parent_path(); !p.empty(); p = p.parent_path()) {
+    const fs::file_status st = fs::status(p, ec);
+    if (ec || st.type() == fs::file_type::not_found) {
+      if (p == p.parent_path()) break;
+      continue;
+    }
+    if (st.type() != fs::file_type::directory) {
+      fail("{} {}: {} is a file, not a folder, so nothing can be created under it", what, path.string(),
+           p.string());
+    }
+    return;  // the nearest existing ancestor is a folder
+  }
+}
+
 std::string read_file(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) fail("file not found: {}", path.string());

@@ -162,6 +162,24 @@ TEST(CliErrors, NumbersOutsideTheirMeaningfulRangeAreRefusedNamingTheFlag) {
   EXPECT_FALSE(fs::exists(dir / "data"));
 }
 
+TEST(CliErrors, AnOutputUnderAFileIsRefusedBeforeAnyWork) {
+  // `train --out FILE/m` used to fail at its first checkpoint, `generate --out FILE/s` after
+  // generating everything.
+  const auto dir = fresh_dir("cli-out-under-file");
+  write_text(dir / "notes.txt", "mine");
+  const std::string data = collapse::tests::moby_dick_dataset().string();
+  const std::string under = (dir / "notes.txt" / "deeper" / "out").string();
+  const std::initializer_list<std::string> says{"--out", "notes.txt is a file, not a folder"};
+  expect_one_line_error(run_collapse({"train", "--data", data, "--out", under, "--steps", "200", "--device", "cpu"}), says);
+  expect_one_line_error(run_collapse({"generate", "--model", "m", "--data", data, "--out", under}), says);
+  expect_one_line_error(run_collapse({"prepare", "--corpus", "moby-dick", "--out", under}), says);
+  expect_one_line_error(run_collapse({"export", "--model", "m", "--out", under}), says);
+  expect_one_line_error(run_collapse({"run", std::string(COLLAPSE_SOURCE_DIR) + "/experiments/quickstart.toml", "--out",
+                                      under, "--dry-run"}),
+                        says);
+  EXPECT_EQ(collapse::read_file(dir / "notes.txt"), "mine");
+}
+
 TEST(CliErrors, ExportRefusesToWriteIntoAFolderThatIsNotAnExport) {
   const auto dir = fresh_dir("cli-export");
   write_text(dir / "mine" / "thesis.tex", "precious");

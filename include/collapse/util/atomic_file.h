@@ -30,6 +30,11 @@ void replace_dir(const std::filesystem::path& built, const std::filesystem::path
 // A temporary sibling name for building `dest`: <parent>/.<name>.tmp-<pid>.
 std::filesystem::path temp_dir_for(const std::filesystem::path& dest);
 
+// Throws an Error naming `path` (as `what`, e.g. "--out") when it could never be created: one of
+// its existing ancestors is a file, not a folder. Commands call it before any work, so a typo is
+// refused at once rather than after hours of training or generation.
+void check_creatable(const std::filesystem::path& path, const std::string& what);
+
 // Whole file contents; a missing or unreadable file is an Error naming it.
 std::string read_file(const std::filesystem::path& path);
 
