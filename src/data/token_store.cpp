@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <utility>
@@ -76,8 +77,8 @@ void write_token_file(const fs::path& path, const std::vector<std::vector<std::i
     }
     out.write(reinterpret_cast<const char*>(offsets.data()),
               static_cast<std::streamsize>(offsets.size() * sizeof(std::uint64_t)));
-    out.flush();
-    if (!out) fail("cannot write {} (disk full?)", path.string());
+    out.close();
+    if (!out) fail("cannot write {}: {}", path.string(), std::strerror(errno));
   });
 }
 
@@ -111,6 +112,17 @@ TokenFile::TokenFile(const fs::path& path) : path_(path) {
   if (header.bytes_per_token != 2 && header.bytes_per_token != 4) {
     corrupt(fmt::format("corrupt header: {} bytes per token", header.bytes_per_token));
   }
+  if (header.vocab_size == 0 || header.vocab_size > (std::uint32_t{1} << 31) ||
+      (header.bytes_per_token == 2) != (header.vocab_size <= 65536)) {
+    corrupt(fmt::format("corrupt header: vocabulary size {} with {} bytes per token", header.vocab_size,
+                        header.bytes_per_token));
+  }
+  // Counts bounded by the file's size before they are multiplied: a forged header cannot wrap
+  // the expected size around to the real one.
+  if (header.n_tokens > size_ || header.n_docs > size_) {
+    corrupt(fmt::format("truncated or corrupt: header counts {} tokens and {} documents in {} bytes",
+                        header.n_tokens, header.n_docs, size_));
+  }
   const std::uint64_t expected =
       sizeof(Header) + header.n_tokens * header.bytes_per_token + (header.n_docs + 1) * 8;
   if (expected != size_) {
@@ -124,10 +136,35 @@ TokenFile::TokenFile(const fs::path& path) : path_(path) {
   // The index follows the tokens; with 2-byte tokens it may sit at an offset that is not
   // 8-byte aligned, so it is read with memcpy (see offset()).
   offsets_ = reinterpret_cast<const std::uint64_t*>(tokens_ + header.n_tokens * bytes_per_token_);
-  std::uint64_t first, last;
-  std::memcpy(&first, offsets_, 8);
-  std::memcpy(&last, reinterpret_cast<const unsigned char*>(offsets_) + 8 * header.n_docs, 8);
-  if (first != 0 || last != header.n_tokens) corrupt("corrupt document index");
+  // The structural invariants every reader relies on, checked once here (one pass over the
+  // file): offsets start at 0, never decrease and end at the token count; every id is below the
+  // vocabulary. A flipped byte is then this one error, never a wrong number downstream.
+  std::uint64_t previous = 0;
+  for (std::uint64_t d = 0; d <= header.n_docs; ++d) {
+    std::uint64_t offset;
+    std::memcpy(&offset, reinterpret_cast<const unsigned char*>(offsets_) + 8 * d, 8);
+    const bool bad = d == 0 ? offset != 0 : offset < previous || offset > header.n_tokens ||
+                                                 (d == header.n_docs && offset != header.n_tokens);
+    if (bad) {
+      corrupt(fmt::format("corrupt document index: offset {} of document {} (previous {}, {} tokens)", offset,
+                          d, previous, header.n_tokens));
+    }
+    previous = offset;
+  }
+  for (std::uint64_t i = 0; i < header.n_tokens; ++i) {
+    std::uint32_t id = 0;
+    if (bytes_per_token_ == 2) {
+      std::uint16_t v;
+      std::memcpy(&v, tokens_ + 2 * i, 2);
+      id = v;
+    } else {
+      std::memcpy(&id, tokens_ + 4 * i, 4);
+    }
+    if (id >= header.vocab_size) {
+      corrupt(fmt::format("corrupt tokens: token {} is id {}, outside the vocabulary [0, {})", i, id,
+                          header.vocab_size));
+    }
+  }
 }
 
 TokenFile::~TokenFile() {
