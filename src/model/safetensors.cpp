@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <tuple>
 
 #include "collapse/util/atomic_file.h"
 #include "collapse/util/error.h"
@@ -77,8 +78,8 @@ void write_safetensors(const fs::path& file, const NamedTensors& tensors,
       out.write(static_cast<const char*>(t.data_ptr()),
                 static_cast<std::streamsize>(t.numel() * t.element_size()));
     }
-    out.flush();
-    if (!out) fail("cannot write {} (disk full?)", file.string());
+    out.close();
+    if (!out) fail("cannot write {}: {}", file.string(), std::strerror(errno));
   });
 }
 
@@ -175,7 +176,11 @@ NamedTensors read_safetensors(const fs::path& file) {
   }
   if (!header.is_object()) bad("the header is not a JSON object");
   const std::size_t data_start = 8 + length;
-  std::vector<std::pair<std::uint64_t, std::pair<std::string, at::Tensor>>> found;
+  struct Found {
+    std::uint64_t begin, end;
+    std::pair<std::string, at::Tensor> tensor;
+  };
+  std::vector<Found> found;
   for (const auto& [name, info] : header.items()) {
     if (name == "__metadata__") continue;
     try {
@@ -205,16 +210,31 @@ NamedTensors read_safetensors(const fs::path& file) {
         t = at::empty(shape, options);
         std::memcpy(t.data_ptr(), at_data, offsets[1] - offsets[0]);
       }
-      found.push_back({offsets[0], {name, std::move(t)}});
+      found.push_back({offsets[0], offsets[1], {name, std::move(t)}});
     } catch (const json::exception& e) {
       bad("tensor '" + name + "': " + e.what());
     }
   }
   // The header is a JSON object (unordered): return tensors in file order.
-  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(found.begin(), found.end(),
+            [](const Found& a, const Found& b) { return std::tie(a.begin, a.end) < std::tie(b.begin, b.end); });
+  // As the format requires (and its reference reader checks): the tensors tile the data region,
+  // no two share a byte and none is left out, so a forged header cannot alias one tensor's bytes
+  // as another's.
+  std::uint64_t covered = 0;
+  for (const Found& f : found) {
+    if (f.begin != covered) {
+      bad(fmt::format("tensor '{}' starts at byte {} of the data, {} than the tensor before it ends ({})",
+                      f.tensor.first, f.begin, f.begin < covered ? "earlier" : "later", covered));
+    }
+    covered = f.end;
+  }
+  if (covered != size - data_start) {
+    bad(fmt::format("the tensors cover {} bytes of a {}-byte data region", covered, size - data_start));
+  }
   NamedTensors out;
   out.reserve(found.size());
-  for (auto& f : found) out.push_back(std::move(f.second));
+  for (auto& f : found) out.push_back(std::move(f.tensor));
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <torch/utils.h>
 
+#include <cmath>
 #include <fstream>
 
 #include "collapse/model/load_model.h"
@@ -67,4 +68,50 @@ TEST(Checkpoint, CorruptMissingAndForeignFilesAreErrorsNamingTheFile) {
     EXPECT_EQ(e.find('\n'), std::string::npos) << "one line: " << e;
   }
   EXPECT_NE(error_loading(tests::fresh_dir("ckpt-empty")).find("holds no model"), std::string::npos);
+}
+
+// The probe of issue 19: 64 bytes XORed in the middle of a checkpoint gave exit 0 and a test
+// perplexity of 347 instead of 117. Every byte of the archive is covered by the header's SHA-256.
+TEST(Checkpoint, AnyAlteredByteIsFoundBeforeTheWeightsAreUsed) {
+  const fs::path dir = tests::fresh_dir("ckpt-flip");
+  GPT m = tiny_model();
+  save_checkpoint(dir / "good.ckpt", m, CheckpointMeta{.model = m->config()});
+  const auto size = fs::file_size(dir / "good.ckpt");
+  for (const std::uintmax_t at : {size / 2, size - 1, std::uintmax_t{200}}) {
+    fs::copy_file(dir / "good.ckpt", dir / "flipped.ckpt", fs::copy_options::overwrite_existing);
+    {
+      std::fstream f(dir / "flipped.ckpt", std::ios::in | std::ios::out | std::ios::binary);
+      f.seekg(static_cast<std::streamoff>(at));
+      const char c = static_cast<char>(f.get());
+      f.seekp(static_cast<std::streamoff>(at));
+      f.put(static_cast<char>(c ^ 0x40));
+    }
+    const std::string e = error_loading(dir / "flipped.ckpt");
+    EXPECT_NE(e.find("flipped.ckpt: corrupt checkpoint: its bytes do not match their SHA-256"), std::string::npos)
+        << "byte " << at << ": " << e;
+    EXPECT_THROW(read_checkpoint_meta(dir / "flipped.ckpt"), Error);
+  }
+  fs::copy_file(dir / "good.ckpt", dir / "cut.ckpt");
+  fs::resize_file(dir / "cut.ckpt", size - 10);
+  EXPECT_NE(error_loading(dir / "cut.ckpt").find("truncated"), std::string::npos);
+}
+
+TEST(Checkpoint, NanOrInfiniteWeightsAreAnErrorNamingTheParameter) {
+  const fs::path dir = tests::fresh_dir("ckpt-nan");
+  for (const double bad : {std::nan(""), HUGE_VAL}) {
+    GPT m = tiny_model();
+    {
+      torch::NoGradGuard no_grad;
+      m->named_parameters()["norm.weight"][3].fill_(bad);
+    }
+    save_checkpoint(dir / "best.ckpt", m, CheckpointMeta{.model = m->config()});
+    const std::string e = error_loading(dir / "best.ckpt");
+    EXPECT_NE(e.find("best.ckpt: the weights of norm.weight hold NaN or infinity"), std::string::npos) << e;
+  }
+}
+
+TEST(Checkpoint, AnArchiveWithoutTheChecksumHeaderIsRefusedSayingWhy) {
+  const fs::path dir = tests::fresh_dir("ckpt-legacy");
+  std::ofstream(dir / "old.ckpt", std::ios::binary) << std::string("PK\x03\x04", 4) << std::string(100, '\0');
+  EXPECT_NE(error_loading(dir / "old.ckpt").find("without a checksum"), std::string::npos);
 }

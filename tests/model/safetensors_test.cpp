@@ -52,6 +52,51 @@ TEST(Safetensors, MalformedFilesAreErrors) {
   EXPECT_THROW(read_safetensors(dir / "cut.safetensors"), Error);
 }
 
+namespace {
+// A safetensors file by hand: `header` (JSON) then `data_bytes` bytes of data.
+std::filesystem::path hand_made(const std::filesystem::path& file, const std::string& header, std::size_t data_bytes) {
+  const std::uint64_t n = header.size();
+  std::ofstream out(file, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(&n), 8);
+  out << header << std::string(data_bytes, '\0');
+  return file;
+}
+
+std::string error_reading(const std::filesystem::path& file) {
+  try {
+    read_safetensors(file);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+}  // namespace
+
+// The probe of issue 19 found overlapping data_offsets accepted: one tensor's bytes read as
+// another's. The format requires the tensors to tile the data region exactly.
+TEST(Safetensors, TensorsMustTileTheDataWithoutOverlapOrGap) {
+  const auto dir = tests::fresh_dir("st-tiling");
+  const std::string a = R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
+  EXPECT_EQ(error_reading(hand_made(dir / "ok.safetensors",
+                                    "{" + a + R"(,"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})", 12)),
+            "(no error)");
+  EXPECT_NE(error_reading(hand_made(dir / "overlap.safetensors",
+                                    "{" + a + R"(,"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8))
+                .find("overlap.safetensors: not a valid safetensors file (tensor 'b' starts at byte 4 of the data, "
+                      "earlier than the tensor before it ends (8))"),
+            std::string::npos);
+  EXPECT_NE(error_reading(hand_made(dir / "gap.safetensors",
+                                    "{" + a + R"(,"b":{"dtype":"F32","shape":[1],"data_offsets":[12,16]}})", 16))
+                .find("later than"),
+            std::string::npos);
+  EXPECT_NE(error_reading(hand_made(dir / "tail.safetensors", "{" + a + "}", 20)).find("cover 8 bytes of a 20-byte"),
+            std::string::npos);
+  // A zero-sized tensor at the boundary is no overlap, whichever order the header lists it in.
+  EXPECT_EQ(error_reading(hand_made(dir / "empty.safetensors",
+                                    R"({"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},)" + a + "}", 8)),
+            "(no error)");
+}
+
 // Loading copies each mapped tensor into the model and then drops its file pages: the bytes are
 // still the file's when read again, and tensors that are not views of a mapping are untouched.
 TEST(Safetensors, ReleasedPagesReadBackFromTheFile) {
