@@ -109,14 +109,42 @@ void write_or_check_config(const ExperimentConfig& config, const fs::path& run,
     const ExperimentConfig before = parse_experiment(read_file(file), file);
     const json a = config_identity(before), b = config_identity(config);
     if (a != b) {
-      fail("{} was run with another config ({}); restore it, or run into another {}",
-           file.string(), json_differences(a, b), names("out"));
+      // A run that failed before any generation finished (a bad key found late) has nothing to
+      // lose: the message says how to start over with the corrected config.
+      const bool anything_finished = [&] {
+        std::error_code ec;
+        for (auto it = fs::recursive_directory_iterator(run, ec); !ec && it != fs::recursive_directory_iterator();
+             it.increment(ec)) {
+          if (it->path().filename() == "DONE" && it->path().parent_path().filename().string().rfind("gen-", 0) == 0) {
+            return true;
+          }
+        }
+        return false;
+      }();
+      fail("{} was run with another config ({}); {}", file.string(), json_differences(a, b),
+           anything_finished
+               ? fmt::format("restore it, or run into another {}", names("out"))
+               : fmt::format("no generation of {} has finished, so nothing is lost by removing it to start over "
+                             "(or run into another {})",
+                             run.string(), names("out")));
     }
     // Only [report] may differ: the report of this run follows the config given now.
     if (resolved_toml(before) != resolved_toml(config)) write_file_atomic(file, resolved_toml(config));
     return;
   }
   write_file_atomic(file, resolved_toml(config));
+}
+
+// Inputs the arms read only later (a prompt file at generation 0's sampling) are checked before
+// any work, so that a typo costs seconds, not a trained generation 0.
+void check_arm_inputs(const ExperimentConfig& config) {
+  for (const auto& arm : config.arms) {
+    const auto prompt = PromptSpec::read(arm.settings.generate.prompt);
+    if (prompt && prompt->kind == PromptSpec::Kind::file) {
+      const std::string where = config.file.string() + (config.explicit_arms ? fmt::format(": arm '{}'", arm.name) : "");
+      require_regular_file(prompt->path, where + ": [generate] prompt");
+    }
+  }
 }
 
 Dataset prepare_data(const ExperimentConfig& config, const fs::path& run, const SettingNames& names) {
@@ -623,6 +651,7 @@ PlanInputs plan_inputs(const ExperimentConfig& config, const fs::path& run, cons
     in.test_tokens = data.split("test").tokens();
     return in;
   };
+  check_arm_inputs(config);
   std::error_code ec;
   if (fs::exists(run / "data" / "manifest.json", ec)) return read(prepare_data(config, run, names));
   const fs::path scratch = fs::temp_directory_path() / fmt::format("collapse-plan-{}", ::getpid());
@@ -641,6 +670,7 @@ PlanInputs plan_inputs(const ExperimentConfig& config, const fs::path& run, cons
 RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& options) {
   const fs::path run = normalize_dir(options.out);
   if (options.arm) config.arm(*options.arm);  // Error listing the arms when unknown
+  check_arm_inputs(config);
   fs::create_directories(run);
   write_or_check_config(config, run, options.names);
   const Dataset data = prepare_data(config, run, options.names);
@@ -675,6 +705,11 @@ RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& opti
   const auto start = std::chrono::steady_clock::now();
   std::int64_t position = 0;
   for (const auto& [arm, seed] : work) {
+    // One process per (arm, seed): a second one would redo and overwrite the same generations.
+    const FileLock writer(run / fmt::format(".lock-{}-seed-{}", arm->name, seed),
+                          FileLock::NoWait{fmt::format("{} (arm '{}', seed {})", run.string(), arm->name, seed),
+                                           fmt::format("wait for it to finish, or give another {} or {}",
+                                                       options.names("arm"), options.names("seed"))});
     RunEvents events(run / "tensorboard" / arm->name / fmt::format("seed-{}", seed), resolved_toml(config),
                      config.base.report.tensorboard);
     ArmRun r{config, *arm, seed, run, data,

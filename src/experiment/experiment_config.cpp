@@ -127,11 +127,15 @@ ModelConfig ModelSettings::resolve(std::int64_t vocab_size) const {
   return c;
 }
 
+constexpr std::size_t kMaxRunName = 100;
+
 bool valid_run_name(const std::string& name) {
   static const std::set<std::string> reserved = {"data",          "experiment.toml", "metrics.csv",
                                                  "metrics.jsonl", "report.html",     "report.md",
                                                  "shared"};
-  if (name.empty() || reserved.contains(name)) return false;
+  // Names become file names (RUN/ARM/..., runs/NAME, lock files beside them): 100 characters
+  // leave room within the 255 bytes a file name may have.
+  if (name.empty() || name.size() > kMaxRunName || reserved.contains(name)) return false;
   for (std::size_t i = 0; i < name.size(); ++i) {
     const char c = name[i];
     const bool word = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -564,8 +568,17 @@ std::vector<Field> build_schema() {
                }});
   f.push_back(integer_field("score.self_bleu_hypotheses", [](ExperimentSettings& s) -> auto& { return s.score.self_bleu_hypotheses; },
                             0, kMax, "an integer >= 0 (0 = every document)"));
-  f.push_back(integer_field("score.self_bleu_references", [](ExperimentSettings& s) -> auto& { return s.score.self_bleu_references; },
-                            0, kMax, "an integer >= 0 (0 = every document)"));
+  // One reference is no comparison (self-BLEU leaves the hypothesis out): refused here, before
+  // any work, rather than by the scorer after generation 0 has trained.
+  const Access<std::int64_t> references = [](ExperimentSettings& s) -> auto& { return s.score.self_bleu_references; };
+  f.push_back({"score.self_bleu_references", "0 (every document) or an integer >= 2", getter(references),
+               [=](ExperimentSettings& s, const json& v, const Env& env) {
+                 if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() == 1 ||
+                     v.get<std::int64_t>() > kMax) {
+                   env.reject(v);
+                 }
+                 references(s) = v.get<std::int64_t>();
+               }});
   // [report]
   f.push_back({"report.compare", "a list of \"A,B\" pairs of two different arms' names",
                [](const ExperimentSettings& s) { return json(s.report.compare); },
@@ -955,9 +968,9 @@ ExperimentConfig parse_experiment(const std::string& text, const fs::path& file)
   const toml::node* name = root.get("name");
   if (!name) fail("{}: the key 'name' is missing (the experiment's name, [A-Za-z0-9_.-]+)", what);
   if (!name->is_string() || !valid_run_name(name->as_string()->get())) {
-    fail("{}: name must be a string of letters, digits, '_', '.' and '-' that starts with a "
+    fail("{}: name must be a string of at most {} letters, digits, '_', '.' and '-' that starts with a "
          "letter, digit or '_' (and is not a name the run folder uses itself), got {}",
-         what, toml_to_json(*name, what, "name").dump());
+         what, kMaxRunName, toml_to_json(*name, what, "name").dump());
   }
   config.name = name->as_string()->get();
 
@@ -980,9 +993,9 @@ ExperimentConfig parse_experiment(const std::string& text, const fs::path& file)
         fail("{}: arm {} (line {}) has no name", what, i + 1, table.source().begin.line);
       }
       if (!arm_name->is_string() || !valid_run_name(arm_name->as_string()->get())) {
-        fail("{}: arm {}: name must be a string of letters, digits, '_', '.' and '-' that starts "
-             "with a letter, digit or '_' (not data, experiment.toml, metrics.csv, ...), got {}",
-             what, i + 1, toml_to_json(*arm_name, what, "name").dump());
+        fail("{}: arm {}: name must be a string of at most {} letters, digits, '_', '.' and '-' that "
+             "starts with a letter, digit or '_' (not data, experiment.toml, metrics.csv, ...), got {}",
+             what, i + 1, kMaxRunName, toml_to_json(*arm_name, what, "name").dump());
       }
       ArmConfig arm;
       arm.name = arm_name->as_string()->get();
@@ -998,6 +1011,12 @@ ExperimentConfig parse_experiment(const std::string& text, const fs::path& file)
         if (v.key.starts_with("report.")) {
           fail("{}: [report] {} applies to the whole experiment: set it outside [[arm]]", arm_what,
                v.key.substr(7));
+        }
+        // Every arm trains on one dataset (prepared once per run folder): an arm's own [corpus]
+        // would only be found once generation 0 needs it.
+        if (v.key.starts_with("corpus.")) {
+          fail("{}: [corpus] {} is shared by every arm (one dataset per experiment): set it outside [[arm]]",
+               arm_what, v.key.substr(7));
         }
       }
       arm.settings = config.base;

@@ -321,7 +321,7 @@ TEST(ExperimentConfig, NamesArmsAndTomlErrors) {
   EXPECT_EQ(error_of("seeds = [0]\n"),
             "exp.toml: the key 'name' is missing (the experiment's name, [A-Za-z0-9_.-]+)");
   const std::string bad_name = error_of("name = \"my exp\"\n");
-  EXPECT_TRUE(bad_name.starts_with("exp.toml: name must be a string of letters")) << bad_name;
+  EXPECT_TRUE(bad_name.starts_with("exp.toml: name must be a string of at most 100 letters")) << bad_name;
   EXPECT_TRUE(bad_name.ends_with("got \"my exp\"")) << bad_name;
   EXPECT_EQ(error_of("name = \"x\"\n[[arm]]\nname = \"a\"\n[[arm]]\nname = \"a\"\n"),
             "exp.toml: two arms are named 'a': arm names must be unique");
@@ -503,6 +503,23 @@ TEST(ExperimentConfig, ReportKeysNameComparedArmPairsAndAHeadlineMetricForTheWho
   EXPECT_NE(error_of("name = \"r\"\n" + arms + "\"report.headline\" = \"distinct_4\"\n")
                 .find("exp.toml: arm 'b': [report] headline applies to the whole experiment"),
             std::string::npos);
+}
+
+// Issue 19, probe finding 9: each of these passed the config check and --dry-run, then failed
+// after generation 0 had trained. Each is now refused on reading, naming the key.
+TEST(ExperimentConfig, WhatWouldFailLateIsRefusedOnReading) {
+  const std::string long_name(300, 'a');
+  EXPECT_NE(error_of("name = \"" + long_name + "\"\n").find("name must be a string of at most 100"), std::string::npos);
+  EXPECT_NE(error_of("name = \"x\"\n[[arm]]\nname = \"" + long_name + "\"\n").find("arm 1: name must be a string of at most 100"),
+            std::string::npos);
+  EXPECT_EQ(parse("name = \"" + std::string(100, 'a') + "\"\n").name.size(), 100u);
+  EXPECT_EQ(error_of("name = \"x\"\n[[arm]]\nname = \"a\"\n\"corpus.vocab_size\" = 1024\n"),
+            "exp.toml: arm 'a': [corpus] vocab_size is shared by every arm (one dataset per experiment): set it "
+            "outside [[arm]]");
+  EXPECT_NE(error_of("name = \"x\"\n[score]\nself_bleu_references = 1\n")
+                .find("exp.toml: [score] self_bleu_references must be 0 (every document) or an integer >= 2, got 1"),
+            std::string::npos);
+  EXPECT_EQ(parse("name = \"x\"\n[score]\nself_bleu_references = 2\n").base.score.self_bleu_references, 2);
 }
 
 TEST(ExperimentConfig, QuickstartIsValid) {

@@ -626,3 +626,65 @@ TEST(ExperimentRun, RunTimeErrorsNameTheFileArmAndKey) {
       << r.err;
   EXPECT_EQ(r.err.find("--"), std::string::npos) << r.err;
 }
+
+// Issue 19, probe finding 4: two processes given the same arm and seed once overwrote each
+// other's generations ("cannot copy file: File exists"). The second is refused at once, naming the
+// first, and the first finishes undisturbed.
+TEST(ExperimentRun, ASecondProcessForTheSameArmAndSeedIsRefusedNamingTheFirst) {
+  const fs::path dir = fresh_dir("run-busy");
+  const fs::path config = write_config(dir);
+  const fs::path out = dir / "run";
+  const std::string bin = "'" + std::string(COLLAPSE_BIN) + "' run '" + config.string() + "' --out '" + out.string() +
+                          "' --no-report --arm real-0 --seed 0";
+  const auto r = run_shell("(" + bin + " > '" + (dir / "first.log").string() + "' 2>&1 & a=$!; " +
+                           "while [ ! -d '" + (out / "real-0" / "seed-0" / "gen-0").string() +
+                           "' ]; do sleep 0.02; done; " + bin + " 2>&1; rb=$?; wait $a; ra=$?; " +
+                           "echo \"first=$a ra=$ra rb=$rb\")");
+  EXPECT_NE(r.out.find("ra=0 rb=1"), std::string::npos) << r.out << read_file(dir / "first.log");
+  const std::string first = r.out.substr(r.out.find("first=") + 6, r.out.find(" ra=") - r.out.find("first=") - 6);
+  EXPECT_NE(r.out.find("collapse: error: " + out.string() + " (arm 'real-0', seed 0) is being written by process " +
+                       first + "; wait for it to finish, or give another --arm or --seed"),
+            std::string::npos)
+      << r.out;
+  EXPECT_TRUE(fs::exists(out / "real-0" / "seed-0" / "gen-2" / "DONE"));
+}
+
+// Issue 19, probe finding 10: a run that failed before finishing anything left its
+// experiment.toml, and the corrected config was refused with no way forward named.
+TEST(ExperimentRun, AConfigChangedAfterAFailureWithNothingFinishedSaysHowToStartOver) {
+  const fs::path dir = fresh_dir("run-restart");
+  std::string graph = kConfig;
+  graph.replace(graph.find("[generate]\n"), 11, "[generate]\ndecode = \"graph\"\n");
+  write_text(dir / "graph.toml", graph);
+  ASSERT_NE(run(dir / "graph.toml", dir / "run").exit_code, 0);
+  const auto again = run(write_config(dir), dir / "run");
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("no generation of " + (dir / "run").string() +
+                           " has finished, so nothing is lost by removing it to start over"),
+            std::string::npos)
+      << again.err;
+  // Once a generation has finished, the run is worth keeping: restore the config instead.
+  ASSERT_NE(run(dir / "smoke.toml", dir / "kept", "done@0").exit_code, 0);
+  const auto changed = run(dir / "graph.toml", dir / "kept");
+  EXPECT_NE(changed.err.find("restore it, or run into another --out"), std::string::npos) << changed.err;
+}
+
+// Issue 19, probe finding 9: a missing prompt file was found only when generation 0 had trained
+// and began to sample. It is refused before any work, by the dry run too.
+TEST(ExperimentRun, AMissingPromptFileIsRefusedBeforeAnyWork) {
+  const fs::path dir = fresh_dir("run-prompt-file");
+  std::string config = kConfig;
+  config.replace(config.find("[generate]\n"), 11, "[generate]\nprompt = \"file:nope.txt\"\n");
+  write_text(dir / "prompt.toml", config);
+  for (const bool dry : {true, false}) {
+    std::vector<std::string> args{"run", dir / "prompt.toml", "--out", dir / "run", "--no-report"};
+    if (dry) args.push_back("--dry-run");
+    const auto r = run_collapse(args);
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("collapse: error: " + (dir / "prompt.toml").string() +
+                         ": arm 'real-0': [generate] prompt: file not found: " + (dir / "nope.txt").string()),
+              std::string::npos)
+        << r.err;
+    EXPECT_FALSE(fs::exists(dir / "run" / "real-0")) << "nothing was trained";
+  }
+}

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 namespace collapse {
 
@@ -11,6 +12,13 @@ class FileLock {
  public:
   // Creates `path` if needed and blocks until the lock is ours. Error naming the file otherwise.
   explicit FileLock(const std::filesystem::path& path);
+  // Takes the lock without waiting and records this process's id in the file. When another
+  // process holds it: an Error "<busy> is being written by process N; <advice>".
+  struct NoWait {
+    std::string busy;    // what the lock guards, as the message names it
+    std::string advice;  // what the user can do instead
+  };
+  FileLock(const std::filesystem::path& path, const NoWait& no_wait);
   ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
