@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "collapse/data/dataset.h"
+#include "collapse/util/atomic_file.h"
 #include "collapse/util/error.h"
 #include "collapse/util/utf8.h"
 
@@ -35,6 +36,7 @@ std::vector<std::vector<std::int32_t>> real_blocks(const std::string& what, std:
 
 std::vector<std::vector<std::int32_t>> file_prompts(const std::string& what,
                                                     const std::string& path, const Dataset& data) {
+  require_regular_file(path, what);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("{}: cannot read {}", what, path);
   std::vector<std::vector<std::int32_t>> prompts;

@@ -175,6 +175,7 @@ Samples read_jsonl(const fs::path& path) {
 
 void for_each_json_line(const fs::path& path,
                          const std::function<void(const nlohmann::json&, std::int64_t)>& fn) {
+  require_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("file not found or unreadable: {}", path.string());
   std::string line;

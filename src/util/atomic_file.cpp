@@ -23,10 +23,24 @@ fs::path temp_path_for(const fs::path& path) {
          fmt::format(".{}.tmp-{}-{}", path.filename().string(), ::getpid(), counter++);
 }
 
+// Best effort, for folders (some file systems refuse to sync one).
 void fsync_path(const fs::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0) return;
   ::fsync(fd);
+  ::close(fd);
+}
+
+// The written file's bytes on disk before it is renamed into place: a failed fsync is a write
+// that did not happen (a full or failing disk), reported against the file the user asked for.
+void fsync_file(const fs::path& tmp, const fs::path& path) {
+  const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("cannot write {}: {}", path.string(), std::strerror(errno));
+  if (::fsync(fd) != 0 && errno != EINVAL) {
+    const int why = errno;
+    ::close(fd);
+    fail("cannot write {}: {}", path.string(), std::strerror(why));
+  }
   ::close(fd);
 }
 
@@ -45,7 +59,7 @@ void write_atomic_with(const fs::path& path, const std::function<void(const fs::
   const fs::path tmp = temp_path_for(path);
   try {
     write(tmp);
-    fsync_path(tmp);
+    fsync_file(tmp, path);
     std::error_code ec;
     fs::rename(tmp, path, ec);
     if (ec) fail("cannot move {} into place as {}: {}", tmp.string(), path.string(), ec.message());
@@ -60,11 +74,11 @@ void write_atomic_with(const fs::path& path, const std::function<void(const fs::
 void write_file_atomic(const fs::path& path, std::string_view bytes) {
   write_atomic_with(path, [&](const fs::path& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail("cannot write {}: {}", tmp.string(), std::strerror(errno));
+    if (!out) fail("cannot write {}: {}", path.string(), std::strerror(errno));
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
+    out.close();
     // A full disk shows up here: report it against the file the user asked for.
-    if (!out) fail("cannot write {}: {} (disk full?)", path.string(), std::strerror(errno));
+    if (!out) fail("cannot write {}: {}", path.string(), std::strerror(errno));
   });
 }
 
@@ -110,10 +124,20 @@ void check_creatable(const fs::path& path, const std::string& what) {
   }
 }
 
-std::string read_file(const fs::path& path) {
+void require_regular_file(const fs::path& path, const std::string& what) {
+  const std::string who = what.empty() ? std::string() : what + ": ";
   std::error_code ec;
-  if (!fs::exists(path, ec)) fail("file not found: {}", path.string());
-  if (fs::is_directory(path, ec)) fail("{} is a folder, expected a file", path.string());
+  const fs::file_status status = fs::status(path, ec);
+  if (!fs::exists(status)) fail("{}file not found: {}", who, path.string());
+  if (fs::is_directory(status)) fail("{}{} is a folder, expected a file", who, path.string());
+  if (!fs::is_regular_file(status)) {
+    const char* kind = fs::is_fifo(status) ? "a FIFO" : fs::is_socket(status) ? "a socket" : "a device";
+    fail("{}{} is {}, expected a regular file", who, path.string(), kind);
+  }
+}
+
+std::string read_file(const fs::path& path) {
+  require_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("cannot read {}: {}", path.string(), std::strerror(errno));
   std::ostringstream buffer;

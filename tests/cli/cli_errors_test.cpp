@@ -2,6 +2,8 @@
 // and nothing already written harmed.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 
 #include "collapse/util/atomic_file.h"
@@ -257,6 +259,17 @@ TEST(CliErrors, GenerateNamesTheFlagOrPromptAtFault) {
   expect_one_line_error(r, {"notes", "not a samples folder"});
   EXPECT_EQ(collapse::read_file(dir / "notes" / "keep.txt"), "mine");
   expect_one_line_error(run_collapse({"show", dir / "missing.jsonl"}), {"missing.jsonl"});
+  // Issue 19, probe finding 8: /dev/zero was read without bound (4.6 GB after 15 s). Devices and
+  // FIFOs are refused before the first byte is read.
+  expect_one_line_error(run_collapse({"show", "/dev/zero"}), {"/dev/zero is a device, expected a regular file"});
+  ASSERT_EQ(::mkfifo((dir / "fifo.txt").c_str(), 0644), 0);
+  expect_one_line_error(run_collapse({"show", dir / "fifo.txt"}), {"fifo.txt is a FIFO, expected a regular file"});
+  expect_one_line_error(run_collapse({"generate", "--model", dir / "run", "--data", data, "--out", dir / "p.jsonl",
+                                      "--documents", "2", "--max-tokens", "4", "--device", "cpu", "--prompt",
+                                      "file:/dev/zero"}),
+                        {"/dev/zero is a device, expected a regular file"});
+  expect_one_line_error(run_collapse({"prepare", "--corpus", dir / "fifo.txt", "--out", dir / "fifo-data"}),
+                        {"fifo.txt is a FIFO, expected a regular file"});
 
   // An existing .jsonl may be someone's corpus: replaced only with --force.
   write_text(dir / "corpus.jsonl", "{\"text\": \"mine\"}\n");

@@ -35,7 +35,12 @@ std::filesystem::path temp_dir_for(const std::filesystem::path& dest);
 // refused at once rather than after hours of training or generation.
 void check_creatable(const std::filesystem::path& path, const std::string& what);
 
-// Whole file contents; a missing or unreadable file is an Error naming it.
+// Throws an Error naming `path` (after `what`, when given: "--prompt file:x: ...") unless it is
+// an existing regular file, or a link to one. A folder, FIFO, device or socket is refused: reading
+// /dev/zero or a FIFO nobody writes would never end.
+void require_regular_file(const std::filesystem::path& path, const std::string& what = "");
+
+// Whole file contents; a missing, unreadable or not regular file is an Error naming it.
 std::string read_file(const std::filesystem::path& path);
 
 }  // namespace collapse
