@@ -6,6 +6,9 @@
 #   make gpu-test   build, run only the gpu-labelled tests
 #   make cuda-check compile and link everything against a CUDA torch, without a GPU
 #                   (scripts/cuda_compile_check.sh)
+#   make reliability build, then inject an I/O fault or a SIGKILL at RELIABILITY_POINTS write
+#                   points (default 50 per kind; "all" for every one) of a small experiment
+#                   (docs/reliability.md)
 #   make clean      remove $(BUILD)
 # Variables: BUILD (build folder), JOBS (parallelism), CMAKE_ARGS (extra configure arguments;
 # giving them re-runs the configure step, so `make CMAKE_ARGS=-DCOLLAPSE_SANITIZE=address` works
@@ -16,9 +19,10 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_ARGS ?=
 BUILD_TARGET ?=
+RELIABILITY_POINTS ?= 50
 
 .DEFAULT_GOAL := build
-.PHONY: build bootstrap test run gpu-test cuda-check mutants clean
+.PHONY: build bootstrap test run gpu-test cuda-check mutants reliability clean
 
 # Configure when there is no cache, or when a first configure failed and left a cache but no
 # build system behind, or when CMAKE_ARGS asks for something.
@@ -57,6 +61,13 @@ cuda-check:
 mutants:
 	scripts/bootstrap.sh
 	scripts/mutants.py $(MUTANTS_ARGS)
+
+# The fault sweep of docs/reliability.md; CI runs the same tests with 3 points per kind.
+reliability:
+	scripts/bootstrap.sh
+	$(MAKE) --no-print-directory build
+	COLLAPSE_RELIABILITY_POINTS=$(RELIABILITY_POINTS) ctest --test-dir $(BUILD) -R '^Kinds/IoFaults' \
+	  --output-on-failure --timeout 0 -j $(JOBS)
 
 clean:
 	rm -rf $(BUILD)
