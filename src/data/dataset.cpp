@@ -51,12 +51,41 @@ fs::path tokenizer_file(const fs::path& dir, const json& manifest) {
   return dir / (t.is_object() ? t.value("file", "tokenizer.model") : "tokenizer.model");
 }
 
+// The manifest's parts that readers look up, with their JSON types: a damaged or hand-edited
+// manifest is one error naming the file and the key, not a JSON library's type error later.
+void check_manifest_shape(const json& m, const fs::path& file) {
+  auto bad = [&](const std::string& key, const char* type) {
+    fail("{}: corrupt manifest: {} must be {}", file.string(), key, type);
+  };
+  if (!m.is_object()) bad("the whole file", "a JSON object");
+  if (m.contains("format_version") && !m["format_version"].is_number_integer()) bad("format_version", "an integer");
+  if (m.contains("request") && !m["request"].is_object()) bad("request", "an object");
+  if (m.contains("tokenizer")) {
+    const json& t = m["tokenizer"];
+    if (!t.is_object()) bad("tokenizer", "an object");
+    for (const char* key : {"file", "fingerprint", "sha256"}) {
+      if (t.contains(key) && !t[key].is_string()) bad(fmt::format("tokenizer.{}", key), "a string");
+    }
+  }
+  if (m.contains("splits")) {
+    const json& splits = m["splits"];
+    if (!splits.is_object()) bad("splits", "an object");
+    for (const auto& [name, split] : splits.items()) {
+      if (!split.is_object()) bad("splits." + name, "an object");
+      if (split.contains("sha256") && !split["sha256"].is_string()) bad("splits." + name + ".sha256", "a string");
+    }
+  }
+}
+
 json read_manifest(const fs::path& file) {
+  json m;
   try {
-    return json::parse(read_file(file));
+    m = json::parse(read_file(file));
   } catch (const json::parse_error& e) {
     fail("{}: corrupt manifest ({})", file.string(), e.what());
   }
+  check_manifest_shape(m, file);
+  return m;
 }
 
 // manifest.json's "tokenizer": the file, its checksum and fingerprint, the special ids, and how
@@ -220,6 +249,17 @@ Dataset::Dataset(const fs::path& dir) : dir_(dir), tokenizer_([&] {
     fail("{}: dataset format version {} is not supported (this build reads {})",
          (dir / "manifest.json").string(), manifest_.value("format_version", 0),
          kDatasetFormatVersion);
+  }
+  // What a dataset of this format always records, and its users read.
+  const fs::path file = dir / "manifest.json";
+  if (!manifest_.contains("tokenizer") || !manifest_["tokenizer"].contains("fingerprint")) {
+    fail("{}: corrupt manifest: tokenizer.fingerprint is missing", file.string());
+  }
+  for (const char* split : {"train", "valid", "test"}) {
+    if (!manifest_.contains("splits") || !manifest_["splits"].contains(split) ||
+        !manifest_["splits"][split].contains("sha256")) {
+      fail("{}: corrupt manifest: splits.{}.sha256 is missing", file.string(), split);
+    }
   }
 }
 

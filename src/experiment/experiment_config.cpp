@@ -170,7 +170,15 @@ struct Env {
     return dot == k.npos ? key : fmt::format("[{}] {}", k.substr(0, dot), k.substr(dot + 1));
   }
   [[noreturn]] void reject(const json& got) const {
-    fail("{}: {} must be {}, got {}", what, display(), allowed, got.dump());
+    fail("{}: {} must be {}, got {}", what, display(), allowed, shown(got));
+  }
+  // As the TOML file spells it: JSON has no NaN or infinity (dump() would say null).
+  static std::string shown(const json& v) {
+    if (v.is_number_float() && !std::isfinite(v.get<double>())) {
+      const double x = v.get<double>();
+      return std::isnan(x) ? "nan" : x > 0 ? "inf" : "-inf";
+    }
+    return v.dump();
   }
 };
 
@@ -198,9 +206,10 @@ Field integer_field(std::string key, Access<std::int64_t> access, std::int64_t l
                     std::int64_t hi, std::string allowed) {
   return {std::move(key), std::move(allowed), getter(access),
           [=](ExperimentSettings& s, const json& v, const Env& env) {
-            if (!v.is_number_integer() || v.get<std::int64_t>() < lo || v.get<std::int64_t>() > hi) {
-              env.reject(v);
+            if (v.is_number_integer() && v.get<std::int64_t>() > hi) {
+              fail("{}: {} must be {} no larger than {}, got {}", env.what, env.display(), env.allowed, hi, v.dump());
             }
+            if (!v.is_number_integer() || v.get<std::int64_t>() < lo) env.reject(v);
             access(s) = v.get<std::int64_t>();
           }};
 }

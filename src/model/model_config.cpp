@@ -90,6 +90,27 @@ void ModelConfig::validate(const SettingNames& names) const {
   positive("n_head", n_head);
   positive("d_model", d_model);
   positive("ffn_hidden", ffn_hidden);
+  // Sizes past these are a damaged or hostile config.json, not a model: refused here, before
+  // anything is allocated (n_layer 1e9 once ran 24 s into std::bad_alloc).
+  auto at_most = [&](const char* key, std::int64_t v, std::int64_t hi) {
+    if (v > hi) fail("{} must be at most {}, got {}", names(key), hi, v);
+  };
+  constexpr std::int64_t kMaxSize = std::int64_t{1} << 24;
+  at_most("vocab_size", vocab_size, std::int64_t{1} << 31);
+  for (const auto& [key, v] : {std::pair<const char*, std::int64_t>{"context", context}, {"n_layer", n_layer},
+                               {"n_head", n_head}, {"d_model", d_model}, {"ffn_hidden", ffn_hidden},
+                               {"n_kv_head", n_kv_head}, {"head_size", head_size}, {"embed_dim", embed_dim},
+                               {"rotary_dims", rotary_dims}}) {
+    at_most(key, v, kMaxSize);
+  }
+  const double width = static_cast<double>(std::max(d_model, n_head * std::max<std::int64_t>(head_size, 1)));
+  const double rough = static_cast<double>(n_layer) * (4.0 * width * width + 3.0 * width * static_cast<double>(ffn_hidden)) +
+                       2.0 * static_cast<double>(vocab_size) * width;
+  if (rough > 1e12) {
+    fail("{} {}, {} {} and {} {} make about {:.3g} parameters ({:.3g} TB of fp32 weights): not a model this "
+         "machine, or any, can hold",
+         names("n_layer"), n_layer, names("d_model"), d_model, names("ffn_hidden"), ffn_hidden, rough, rough * 4e-12);
+  }
   if (n_kv_head < 0) fail("{} must be positive, got {}", names("n_kv_head"), n_kv_head);
   if (head_size < 0) fail("{} must be positive, got {}", names("head_size"), head_size);
   if (head_size == 0 && d_model % n_head != 0) {

@@ -105,6 +105,29 @@ TEST(CliErrors, OutputFolderHoldingADifferentDataset) {
   EXPECT_EQ(collapse::read_file(dir / "d" / "manifest.json"), old.dump(1));
 }
 
+// Issue 19, probe finding 11: a manifest.json of [] gave "[json.exception.type_error.306] cannot
+// use value() with array", and splits.train = "x" type_error.304. A damaged manifest is one line
+// naming the file and the key.
+TEST(CliErrors, ADamagedManifestNamesTheFileAndTheKey) {
+  const auto dir = fresh_dir("cli-manifest");
+  fs::copy(collapse::tests::moby_dick_dataset(), dir / "d", fs::copy_options::recursive);
+  const std::string manifest = collapse::read_file(dir / "d" / "manifest.json");
+  auto eval_with = [&](const std::string& text) {
+    write_text(dir / "d" / "manifest.json", text);
+    return run_collapse({"score", "--data", dir / "d", "--samples", dir / "none.jsonl"});
+  };
+  expect_one_line_error(eval_with("[]"), {"manifest.json: corrupt manifest: the whole file must be a JSON object"});
+  nlohmann::json m = nlohmann::json::parse(manifest);
+  m["splits"]["train"] = "x";
+  expect_one_line_error(eval_with(m.dump()), {"manifest.json: corrupt manifest: splits.train must be an object"});
+  m = nlohmann::json::parse(manifest);
+  m["tokenizer"]["fingerprint"] = 7;
+  expect_one_line_error(eval_with(m.dump()), {"corrupt manifest: tokenizer.fingerprint must be a string"});
+  m = nlohmann::json::parse(manifest);
+  m["splits"].erase("valid");
+  expect_one_line_error(eval_with(m.dump()), {"corrupt manifest: splits.valid.sha256 is missing"});
+}
+
 TEST(CliErrors, CorruptCheckpoint) {
   const auto dir = fresh_dir("cli-ckpt");
   write_text(dir / "run" / "best.ckpt", "garbage");

@@ -522,6 +522,16 @@ TEST(ExperimentConfig, WhatWouldFailLateIsRefusedOnReading) {
   EXPECT_EQ(parse("name = \"x\"\n[score]\nself_bleu_references = 2\n").base.score.self_bleu_references, 2);
 }
 
+// Issue 19, probe finding 12: `steps = nan` was reported as "got null" (JSON's spelling), and a
+// value above a key's upper bound did not say the bound.
+TEST(ExperimentConfig, MessagesShowNonFiniteNumbersAsWrittenAndNameTheUpperBound) {
+  EXPECT_EQ(error_of("name = \"x\"\n[train]\nsteps = nan\n"), "exp.toml: [train] steps must be a positive integer, got nan");
+  EXPECT_EQ(error_of("name = \"x\"\n[sampler]\ntemperature = -inf\n").substr(0, 33), "exp.toml: [sampler] temperature m");
+  EXPECT_NE(error_of("name = \"x\"\n[sampler]\ntemperature = -inf\n").find("got -inf"), std::string::npos);
+  EXPECT_EQ(error_of("name = \"x\"\n[generate]\nbatch_size = 2000000\n"),
+            "exp.toml: [generate] batch_size must be a positive integer no larger than 1048576, got 2000000");
+}
+
 TEST(ExperimentConfig, QuickstartIsValid) {
   const ExperimentConfig c =
       load_experiment(fs::path(COLLAPSE_SOURCE_DIR) / "experiments" / "quickstart.toml");

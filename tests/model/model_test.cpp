@@ -124,6 +124,31 @@ TEST(ModelConfig, RejectsImpossibleShapes) {
   EXPECT_THROW(ModelConfig::preset("huge"), Error);
 }
 
+// Issue 19, probe finding 11: a config.json with n_layer 1e9 ran 24 s into std::bad_alloc. Absurd
+// sizes are refused by validate(), which every way of making a model goes through, before any
+// allocation.
+TEST(ModelConfig, AbsurdSizesAreRefusedBeforeAnythingIsAllocated) {
+  auto error_of = [](ModelConfig c) {
+    try {
+      c.validate();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  ModelConfig c = small_config();
+  c.n_layer = 1000000000;
+  EXPECT_EQ(error_of(c), "model n_layer must be at most 16777216, got 1000000000");
+  c.n_layer = 100000;
+  c.d_model = c.ffn_hidden = 65536;
+  c.n_head = 512;
+  EXPECT_NE(error_of(c).find("make about 3.01e+15 parameters"), std::string::npos) << error_of(c);
+  c = small_config();
+  c.vocab_size = std::int64_t{1} << 40;
+  EXPECT_NE(error_of(c).find("vocab_size must be at most 2147483648"), std::string::npos);
+  EXPECT_EQ(error_of(small_config()), "(no error)");
+}
+
 TEST(ModelConfig, JsonRoundTripsAndIsStrict) {
   const ModelConfig c = small_config();
   EXPECT_EQ(ModelConfig::from_json(c.to_json(), "test"), c);
