@@ -1,3 +1,5 @@
+#include <cmath>
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -71,6 +73,10 @@ void add_eval_command(CLI::App& app) {
                           device, a->batch_size, 0, report, window);
     }
     progress.finish();  // ends the progress line before the result is printed
+    if (!std::isfinite(r.perplexity())) {
+      fail("{} {}: the {} perplexity came out {}, which is no result (the model's logits overflow)",
+           flag_of("model"), a->model, a->split, r.perplexity());
+    }
     if (a->json) {
       const nlohmann::json out = {{"split", a->split},        {"tokens", r.tokens},
                                   {"nll", r.mean_nll()},      {"nll_sum", r.nll_sum},

@@ -1,6 +1,7 @@
 #include "collapse/experiment/engine.h"
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 
@@ -514,11 +515,20 @@ void score_and_curate(const ArmRun& r, std::int64_t k, GPT& model, GPT& gen0, co
                        phase_seed(r.seed, k, kBleuSeed)};
   options.device = r.device;
   options.context = s.model.context;
-  const ScoreResult scores = score_corpus({synthetic, texts, real, &gen0, r.data.tokenizer().special()}, options,
-                                          [&](const std::string& what) {
-                                            progress.update(++step, what);
-                                            if (step > 2) fault_point("score", k);
-                                          });
+  ScoreResult scores;
+  try {
+    scores = score_corpus({synthetic, texts, real, &gen0, r.data.tokenizer().special()}, options,
+                          [&](const std::string& what) {
+                            progress.update(++step, what);
+                            if (step > 2) fault_point("score", k);
+                          });
+  } catch (const Error& e) {
+    fail("{}: generation {}: {}", r.where(), k, e.what());
+  }
+  if (!std::isfinite(test.perplexity())) {
+    fail("{}: generation {}: the test perplexity came out {}, which is no result (the model's logits overflow)",
+         r.where(), k, test.perplexity());
+  }
 
   json metrics = {{"test_perplexity", test.perplexity()}};
   for (const auto& [name, value] : scores.metrics.items()) metrics[name] = value;

@@ -1,6 +1,7 @@
 #include "collapse/score/scoring.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <unordered_map>
 
@@ -27,6 +28,19 @@ std::vector<std::vector<std::int32_t>> documents_of(const TokenCorpus& corpus) {
     docs.emplace_back(doc.begin(), doc.end());
   }
   return docs;
+}
+
+// A number that is not finite is no result: a model whose logits overflow gives NaN or infinite
+// perplexities. It is an error naming the metric, never a NaN (JSON's null) in metrics.csv.
+ScoreResult finite_only(ScoreResult r) {
+  for (const auto& [name, value] : r.metrics.items()) {
+    if (value.is_number_float() && !std::isfinite(value.get<double>())) {
+      fail("{} came out {}, which is no result: the reference model or the corpus is degenerate (a model "
+           "whose logits overflow gives non-finite perplexities)",
+           name, value.get<double>());
+    }
+  }
+  return r;
 }
 
 }  // namespace
@@ -141,7 +155,7 @@ ScoreResult score_corpus(const ScoreInputs& in, const ScoreOptions& options,
     r.sizes["compression_raw_bytes"] = c.raw_bytes;
     r.sizes["compression_level"] = c.level;
   }
-  if (!with_model) return r;
+  if (!with_model) return finite_only(std::move(r));
 
   const auto synthetic_docs = documents_of(in.synthetic);
   const std::int64_t positions = window_within((*in.model)->config(), options.context, "the scoring window");
@@ -180,6 +194,16 @@ ScoreResult score_corpus(const ScoreInputs& in, const ScoreOptions& options,
                                               options.batch_tokens, positions);
     const at::Tensor synthetic = document_features(*in.model, synthetic_docs, in.special.bos,
                                                    options.device, options.batch_tokens, positions);
+    // Non-finite features (a model whose activations overflow) would make every distance NaN
+    // and every comparison false: a precision of 0 that looks like a result.
+    for (const auto& [name, features] : {std::pair<const char*, const at::Tensor&>{"real windows", real},
+                                         {"synthetic documents", synthetic}}) {
+      if (!at::isfinite(features).all().item<bool>()) {
+        fail("precision/recall: the reference model's features of the {} are not finite (its activations "
+             "overflow); no result can be computed from them",
+             name);
+      }
+    }
     const PrecisionRecall pr = precision_recall(real, synthetic, k);
     if (want.count("precision")) r.metrics["precision"] = pr.precision;
     if (want.count("recall")) r.metrics["recall"] = pr.recall;
@@ -187,7 +211,7 @@ ScoreResult score_corpus(const ScoreInputs& in, const ScoreOptions& options,
     r.sizes["precision_recall_real"] = pr.real;
     r.sizes["precision_recall_synthetic"] = pr.synthetic;
   }
-  return r;
+  return finite_only(std::move(r));
 }
 
 }  // namespace collapse

@@ -4,8 +4,11 @@
 
 #include <random>
 
+#include <torch/utils.h>
+
 #include "collapse/score/ngram_engine.h"
 #include "collapse/score/scoring.h"
+#include "collapse/util/error.h"
 
 using namespace collapse;
 
@@ -37,4 +40,38 @@ TEST(Scoring, ACudaDeviceWithoutTheNgramKernelsGivesTheCpuCounts) {
   EXPECT_EQ(cuda.metrics, cpu.metrics);
   EXPECT_EQ(cuda.sizes, cpu.sizes);
   EXPECT_EQ(cpu.metrics.size(), 7u);
+}
+
+// Issue 19, item 5: a result that comes out non-finite is an error naming the metric, never a
+// NaN in metrics.csv (the probe saw exit 0 and `nan` for weights that broke the model).
+TEST(Scoring, ANonFiniteResultIsAnErrorNamingTheMetric) {
+  ModelConfig config = ModelConfig::preset("tiny");
+  config.vocab_size = 64;
+  config.context = 32;
+  GPT model(config);
+  initialize_weights(model, 3);
+  {
+    torch::NoGradGuard no_grad;
+    model->norm->weight.fill_(1e38f);  // finite weights whose logits overflow
+  }
+  model->eval();
+  const TokenCorpus synthetic = random_corpus(1, 40, 30), real = random_corpus(2, 60, 40);
+  const std::vector<std::string> texts(40, "text");
+  auto error_of = [&](const std::string& metric) {
+    ScoreOptions options;
+    options.metrics = std::vector<std::string>{metric};
+    try {
+      score_corpus({synthetic, texts, real, &model, SpecialIds{.bos = 60, .eos = 61}}, options);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error: a result was returned)");
+  };
+  EXPECT_NE(error_of("ppl_mean").find("perplexity of document 0 is inf: expected a finite positive number"),
+            std::string::npos)
+      << error_of("ppl_mean");
+  EXPECT_NE(error_of("precision").find("precision/recall: the reference model's features of the real windows are "
+                                       "not finite"),
+            std::string::npos)
+      << error_of("precision");
 }
