@@ -9,6 +9,8 @@
 #   make reliability build, then inject an I/O fault or a SIGKILL at RELIABILITY_POINTS write
 #                   points (default 50 per kind; "all" for every one) of a small experiment
 #                   (docs/reliability.md)
+#   make fuzz       build the libFuzzer harnesses with clang in build-fuzz/ and run each for
+#                   FUZZ_SECONDS (default 600; scripts/fuzz.sh)
 #   make clean      remove $(BUILD)
 # Variables: BUILD (build folder), JOBS (parallelism), CMAKE_ARGS (extra configure arguments;
 # giving them re-runs the configure step, so `make CMAKE_ARGS=-DCOLLAPSE_SANITIZE=address` works
@@ -20,9 +22,10 @@ JOBS ?= $(shell nproc)
 CMAKE_ARGS ?=
 BUILD_TARGET ?=
 RELIABILITY_POINTS ?= 50
+FUZZ_SECONDS ?= 600
 
 .DEFAULT_GOAL := build
-.PHONY: build bootstrap test run gpu-test cuda-check mutants reliability clean
+.PHONY: build bootstrap test run gpu-test cuda-check mutants reliability fuzz clean
 
 # Configure when there is no cache, or when a first configure failed and left a cache but no
 # build system behind, or when CMAKE_ARGS asks for something.
@@ -68,6 +71,12 @@ reliability:
 	$(MAKE) --no-print-directory build
 	COLLAPSE_RELIABILITY_POINTS=$(RELIABILITY_POINTS) ctest --test-dir $(BUILD) -R '^Kinds/IoFaults' \
 	  --output-on-failure --timeout 0 -j $(JOBS)
+
+# The parsers of outside bytes under libFuzzer (docs/reliability.md). Not part of CI, which
+# replays the saved inputs (ctest fuzz.*) instead.
+fuzz:
+	scripts/bootstrap.sh
+	scripts/fuzz.sh --seconds $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)

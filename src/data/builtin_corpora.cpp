@@ -35,7 +35,7 @@ Document read_json_document(const fs::path& file, const std::string& name) {
   nlohmann::json row;
   try {
     row = nlohmann::json::parse(bytes);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     fail("{}: corrupt cache file ({}); delete {} and run data/fetch_corpora.sh", file.string(),
          e.what(), (corpora_cache_dir() / name).string());
   }

@@ -93,7 +93,7 @@ Corpus read_jsonl_corpus(const fs::path& file) {
     nlohmann::json row;
     try {
       row = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
       fail("{}:{}: not valid JSON ({})", file.string(), line_no, e.what());
     }
     if (!row.is_object() || !row.contains("text") || !row["text"].is_string()) {

@@ -81,7 +81,7 @@ json read_manifest(const fs::path& file) {
   json m;
   try {
     m = json::parse(read_file(file));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     fail("{}: corrupt manifest ({})", file.string(), e.what());
   }
   check_manifest_shape(m, file);

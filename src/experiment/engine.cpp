@@ -89,7 +89,7 @@ void write_or_check_results_version(const fs::path& run, const SettingNames& nam
   if (fs::exists(file)) {
     try {
       record = json::parse(read_file(file));
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       fail("{}: corrupt JSON ({})", file.string(), e.what());
     }
   }

@@ -101,7 +101,7 @@ CheckpointMeta meta_from_archive(torch::serialize::InputArchive& archive, const 
   json j;
   try {
     j = json::parse(value.toStringRef());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     fail("{}: corrupt checkpoint metadata ({})", file.string(), e.what());
   }
   if (j.value("version", 0) != kCheckpointVersion) {

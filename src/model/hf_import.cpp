@@ -23,7 +23,7 @@ namespace {
 json read_json(const fs::path& file) {
   try {
     return json::parse(read_file(file));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     fail("{}: not valid JSON ({})", file.string(), e.what());
   }
 }

@@ -171,7 +171,7 @@ NamedTensors read_safetensors(const fs::path& file) {
   json header;
   try {
     header = json::parse(std::string_view(bytes + 8, length));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     bad(e.what());
   }
   if (!header.is_object()) bad("the header is not a JSON object");

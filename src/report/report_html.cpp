@@ -434,7 +434,7 @@ std::pair<std::vector<double>, std::vector<double>> training_loss(const Finished
     json e;
     try {
       e = json::parse(line);
-    } catch (const json::parse_error&) {
+    } catch (const json::exception&) {
       fail("{}: a line that is not JSON: {}", log.string(), line.substr(0, 80));
     }
     if (e.contains("loss") && e["loss"].is_number() && e.contains("step")) {

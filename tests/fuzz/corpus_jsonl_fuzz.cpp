@@ -1,0 +1,12 @@
+// A .jsonl corpus (one {"text": ...} object per line), as `prepare --corpus` reads it.
+#include "collapse/data/corpus.h"
+#include "collapse/util/error.h"
+#include "fuzz_input.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  try {
+    collapse::read_jsonl_corpus(collapse::fuzz::as_file(data, size, "input.jsonl"));
+  } catch (const collapse::Error&) {
+  }
+  return 0;
+}
