@@ -15,8 +15,8 @@
 #include <memory>
 #include <mutex>
 #include <set>
-#include <tuple>
 
+#include "collapse/model/safetensors_header.h"
 #include "collapse/util/atomic_file.h"
 #include "collapse/util/error.h"
 
@@ -162,79 +162,24 @@ void release_mapped_pages(const at::Tensor& view) {
 NamedTensors read_safetensors(const fs::path& file) {
   const std::shared_ptr<Mapping> mapping = map_file(file);
   const char* bytes = static_cast<const char*>(mapping->data);
-  const std::size_t size = mapping->size;
-  auto bad = [&](const std::string& why) { fail("{}: not a valid safetensors file ({})", file.string(), why); };
-  if (size < 8) bad("shorter than its length prefix");
-  std::uint64_t length;
-  std::memcpy(&length, bytes, 8);
-  if (length > size - 8) bad("header length runs past the end of the file");
-  json header;
-  try {
-    header = json::parse(std::string_view(bytes + 8, length));
-  } catch (const json::exception& e) {
-    bad(e.what());
-  }
-  if (!header.is_object()) bad("the header is not a JSON object");
-  const std::size_t data_start = 8 + length;
-  struct Found {
-    std::uint64_t begin, end;
-    std::pair<std::string, at::Tensor> tensor;
-  };
-  std::vector<Found> found;
-  for (const auto& [name, info] : header.items()) {
-    if (name == "__metadata__") continue;
-    try {
-      const c10::ScalarType type = dtype_of(info.at("dtype").get<std::string>(), file);
-      const auto shape = info.at("shape").get<std::vector<std::int64_t>>();
-      const auto offsets = info.at("data_offsets").get<std::vector<std::uint64_t>>();
-      if (offsets.size() != 2 || offsets[1] < offsets[0] || offsets[1] > size - data_start) {
-        bad("tensor '" + name + "' lies outside the file");
-      }
-      std::uint64_t numel = 1;
-      for (const std::int64_t d : shape) {
-        if (d < 0) bad("tensor '" + name + "' has a negative dimension");
-        if (d > 0 && numel > size / static_cast<std::uint64_t>(d)) bad("tensor '" + name + "' is larger than the file");
-        numel *= static_cast<std::uint64_t>(d);
-      }
-      const std::uint64_t element = c10::elementSize(type);
-      if (numel * element != offsets[1] - offsets[0]) {
-        bad("tensor '" + name + "' has a size that does not match its shape");
-      }
-      void* at_data = const_cast<char*>(bytes) + data_start + offsets[0];
-      const auto options = at::TensorOptions().dtype(type);
-      at::Tensor t;
-      if (reinterpret_cast<std::uintptr_t>(at_data) % element == 0) {
-        // A view of the mapping: nothing is copied until the caller converts or moves it.
-        t = at::from_blob(at_data, shape, [mapping](void*) {}, options);
-      } else {  // a misaligned tensor (packed after an odd-sized one) is copied out
-        t = at::empty(shape, options);
-        std::memcpy(t.data_ptr(), at_data, offsets[1] - offsets[0]);
-      }
-      found.push_back({offsets[0], offsets[1], {name, std::move(t)}});
-    } catch (const json::exception& e) {
-      bad("tensor '" + name + "': " + e.what());
-    }
-  }
-  // The header is a JSON object (unordered): return tensors in file order.
-  std::sort(found.begin(), found.end(),
-            [](const Found& a, const Found& b) { return std::tie(a.begin, a.end) < std::tie(b.begin, b.end); });
-  // As the format requires (and its reference reader checks): the tensors tile the data region,
-  // no two share a byte and none is left out, so a forged header cannot alias one tensor's bytes
-  // as another's.
-  std::uint64_t covered = 0;
-  for (const Found& f : found) {
-    if (f.begin != covered) {
-      bad(fmt::format("tensor '{}' starts at byte {} of the data, {} than the tensor before it ends ({})",
-                      f.tensor.first, f.begin, f.begin < covered ? "earlier" : "later", covered));
-    }
-    covered = f.end;
-  }
-  if (covered != size - data_start) {
-    bad(fmt::format("the tensors cover {} bytes of a {}-byte data region", covered, size - data_start));
-  }
+  const SafetensorsHeader header = parse_safetensors_header(bytes, mapping->size, file);
   NamedTensors out;
-  out.reserve(found.size());
-  for (auto& f : found) out.push_back(std::move(f.tensor));
+  out.reserve(header.entries.size());
+  for (const SafetensorsEntry& e : header.entries) {
+    const c10::ScalarType type = dtype_of(e.dtype, file);
+    const std::uint64_t element = c10::elementSize(type);
+    void* at_data = const_cast<char*>(bytes) + header.data_start + e.begin;
+    const auto options = at::TensorOptions().dtype(type);
+    at::Tensor t;
+    if (reinterpret_cast<std::uintptr_t>(at_data) % element == 0) {
+      // A view of the mapping: nothing is copied until the caller converts or moves it.
+      t = at::from_blob(at_data, e.shape, [mapping](void*) {}, options);
+    } else {  // a misaligned tensor (packed after an odd-sized one) is copied out
+      t = at::empty(e.shape, options);
+      std::memcpy(t.data_ptr(), at_data, e.end - e.begin);
+    }
+    out.emplace_back(e.name, std::move(t));
+  }
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "collapse/model/safetensors.h"
+#include "collapse/model/safetensors_header.h"
 #include "collapse/util/atomic_file.h"
 #include "collapse/util/error.h"
 #include "support/test_support.h"
@@ -95,6 +96,22 @@ TEST(Safetensors, TensorsMustTileTheDataWithoutOverlapOrGap) {
   EXPECT_EQ(error_reading(hand_made(dir / "empty.safetensors",
                                     R"({"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},)" + a + "}", 8)),
             "(no error)");
+}
+
+// The torch-free header parser (safetensors_header.h) and the tensor reader agree on every
+// dtype: each one the parser accepts loads, with the element size the parser counted.
+TEST(Safetensors, EveryDtypeTheHeaderAcceptsLoadsWithItsElementSize) {
+  const auto dir = tests::fresh_dir("st-dtypes");
+  for (const SafetensorsDtype& d : safetensors_dtypes()) {
+    const std::string header = std::string(R"({"x":{"dtype":")") + d.name + R"(","shape":[2],"data_offsets":[0,)" +
+                               std::to_string(2 * d.bytes) + "]}}";
+    const NamedTensors read = read_safetensors(hand_made(dir / (std::string(d.name) + ".safetensors"), header,
+                                                         static_cast<std::size_t>(2 * d.bytes)));
+    ASSERT_EQ(read.size(), 1u) << d.name;
+    EXPECT_EQ(static_cast<int>(read[0].second.element_size()), d.bytes) << d.name;
+    EXPECT_EQ(read[0].second.numel(), 2) << d.name;
+  }
+  EXPECT_EQ(safetensors_dtypes().size(), 10u);
 }
 
 // Loading copies each mapped tensor into the model and then drops its file pages: the bytes are
