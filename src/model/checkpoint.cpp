@@ -3,10 +3,8 @@
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/archive.h>
 
-#include <cstring>
-
+#include "collapse/model/checkpoint_file.h"
 #include "collapse/util/atomic_file.h"
-#include "collapse/util/checksum.h"
 #include "collapse/util/error.h"
 
 namespace collapse {
@@ -25,68 +23,22 @@ json meta_to_json(const CheckpointMeta& meta) {
           {"state", meta.state}};
 }
 
-// The file around torch's archive (docs/formats.md): a fixed header whose SHA-256 covers every
-// byte of the archive, so that a flipped or missing byte is found before torch's reader sees the
-// bytes (it checks no CRC: 64 corrupted bytes in a tensor once gave a plausible perplexity).
-//   char[8] "CLPSCKPT", u32 container version, u32 reserved (0), u64 archive bytes,
-//   char[64] the archive's SHA-256 in hex, then the archive.
-constexpr char kFileMagic[8] = {'C', 'L', 'P', 'S', 'C', 'K', 'P', 'T'};
-constexpr std::uint32_t kContainerVersion = 1;
-constexpr std::size_t kHeaderBytes = 8 + 4 + 4 + 8 + 64;
-
-template <typename T>
-void put(std::string& out, T value) {
-  out.append(reinterpret_cast<const char*>(&value), sizeof value);
-}
-
-template <typename T>
-T get(const std::string& in, std::size_t at) {
-  T value;
-  std::memcpy(&value, in.data() + at, sizeof value);
-  return value;
-}
-
-// The verified archive bytes of `file`: a missing, foreign, truncated or altered file is one
-// Error line naming it.
-std::string read_verified(const fs::path& file) {
+// The whole file of a checkpoint, read once; the checksum is verified by checkpoint_archive.
+std::string read_checkpoint_file(const fs::path& file) {
   std::error_code ec;
   if (!fs::exists(file, ec)) fail("checkpoint not found: {}", file.string());
   if (!fs::is_regular_file(file, ec)) fail("{}: not a checkpoint file", file.string());
-  std::string bytes = read_file(file);
-  if (bytes.size() >= 4 && bytes.compare(0, 4, "PK\x03\x04") == 0) {
-    fail("{}: a checkpoint without a checksum, written by an older collapse; train it again", file.string());
-  }
-  if (bytes.size() < kHeaderBytes || bytes.compare(0, 8, kFileMagic, 8) != 0) {
-    fail("{}: corrupt or not a collapse checkpoint ({} bytes, no checkpoint header)", file.string(), bytes.size());
-  }
-  const auto version = get<std::uint32_t>(bytes, 8);
-  if (version != kContainerVersion) {
-    fail("{}: checkpoint container version {} is not supported (this build reads {})", file.string(), version,
-         kContainerVersion);
-  }
-  const auto length = get<std::uint64_t>(bytes, 16);
-  if (length != bytes.size() - kHeaderBytes) {
-    fail("{}: corrupt checkpoint: truncated (the header says {} archive bytes, the file holds {})", file.string(),
-         length, bytes.size() - kHeaderBytes);
-  }
-  const std::string recorded = bytes.substr(24, 64);
-  const std::string actual = sha256_hex(std::string_view(bytes).substr(kHeaderBytes));
-  if (recorded != actual) {
-    fail("{}: corrupt checkpoint: its bytes do not match their SHA-256 (recorded {}, found {}); restore it or "
-         "train it again",
-         file.string(), recorded.substr(0, 16), actual.substr(0, 16));
-  }
-  bytes.erase(0, kHeaderBytes);
-  return bytes;
+  return read_file(file);
 }
 
 // Opens the verified archive; anything torch's reader still refuses is one Error line.
 torch::serialize::InputArchive open_archive(const fs::path& file,
                                            const c10::Device& device = c10::Device(c10::kCPU)) {
-  const std::string bytes = read_verified(file);
+  const std::string bytes = read_checkpoint_file(file);
+  const std::string_view verified = checkpoint_archive(bytes, file);
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(bytes.data(), bytes.size(), device);
+    archive.load_from(verified.data(), verified.size(), device);
   } catch (const c10::Error& e) {
     fail("{}: corrupt or unreadable checkpoint ({})", file.string(), first_line(e.what_without_backtrace()));
   }
@@ -144,12 +96,7 @@ void save_checkpoint(const fs::path& file, GPT& model, const CheckpointMeta& met
   } catch (const c10::Error& e) {
     fail("cannot write checkpoint {}: {}", file.string(), first_line(e.what_without_backtrace()));
   }
-  std::string bytes(kFileMagic, 8);
-  put(bytes, kContainerVersion);
-  put(bytes, std::uint32_t{0});
-  put(bytes, static_cast<std::uint64_t>(archive_bytes.size()));
-  bytes += sha256_hex(archive_bytes);
-  bytes += archive_bytes;
+  std::string bytes = checkpoint_file_bytes(archive_bytes);
   archive_bytes = std::string();
   write_file_atomic(file, bytes);  // a full disk is "cannot write FILE", the temporary removed
 }
