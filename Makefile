@@ -69,7 +69,7 @@ mutants:
 reliability:
 	scripts/bootstrap.sh
 	$(MAKE) --no-print-directory build
-	COLLAPSE_RELIABILITY_POINTS=$(RELIABILITY_POINTS) ctest --test-dir $(BUILD) -R '^Kinds/IoFaults' \
+	COLLAPSE_RELIABILITY_POINTS=$(RELIABILITY_POINTS) ctest --test-dir $(BUILD) -R 'IoFaults|KillAnywhere' \
 	  --output-on-failure --timeout 0 -j $(JOBS)
 
 # The parsers of outside bytes under libFuzzer (docs/reliability.md). Not part of CI, which

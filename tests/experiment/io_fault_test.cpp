@@ -16,6 +16,8 @@
 #include <cstdlib>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "collapse/util/atomic_file.h"
 #include "support/test_support.h"
 
@@ -63,17 +65,25 @@ struct Outcome {
   long calls;  // write-side calls counted on the run folder
 };
 
-// `collapse run` into `out` with the fault `mode` at call `at` (0: none).
-Outcome run_with_fault(const fs::path& config, const fs::path& out, const std::string& mode, long at) {
-  const fs::path count = out.string() + ".calls";
-  const std::string env = "LD_PRELOAD='" + std::string(COLLAPSE_IO_FAULTS_LIB) + "' COLLAPSE_IO_FAULT_UNDER='" +
-                          out.string() + "' COLLAPSE_IO_FAULT_AT=" + std::to_string(at) +
-                          " COLLAPSE_IO_FAULT_MODE=" + mode + " COLLAPSE_IO_FAULT_COUNT='" + count.string() + "' ";
-  const auto r = run_shell(env + "'" + std::string(COLLAPSE_BIN) + "' run '" + config.string() + "' --out '" +
-                           out.string() + "'");
+// `collapse ARGS...` with the fault `mode` at call `at` (0: none) on files under `watched`.
+Outcome collapse_with_fault(const std::vector<std::string>& args, const fs::path& watched, const std::string& mode,
+                            long at) {
+  const fs::path count = watched.string() + ".calls";
+  fs::remove(count);
+  std::string command = "LD_PRELOAD='" + std::string(COLLAPSE_IO_FAULTS_LIB) + "' COLLAPSE_IO_FAULT_UNDER='" +
+                        watched.string() + "' COLLAPSE_IO_FAULT_AT=" + std::to_string(at) +
+                        " COLLAPSE_IO_FAULT_MODE=" + mode + " COLLAPSE_IO_FAULT_COUNT='" + count.string() + "' '" +
+                        std::string(COLLAPSE_BIN) + "'";
+  for (const std::string& a : args) command.append(" '").append(a).append("'");
+  const auto r = run_shell(command);
   long calls = -1;
   if (fs::exists(count)) calls = std::stol(read_file(count));
   return {r.exit_code, r.err, calls};
+}
+
+// `collapse run` into `out` with the fault `mode` at call `at` (0: none).
+Outcome run_with_fault(const fs::path& config, const fs::path& out, const std::string& mode, long at) {
+  return collapse_with_fault({"run", config.string(), "--out", out.string()}, out, mode, at);
 }
 
 std::string last_line(std::string text) {
@@ -145,3 +155,58 @@ TEST_P(IoFaults, AtEveryPointTheRunStopsCleanlyAndARerunEndsWithTheUndisturbedMe
 
 INSTANTIATE_TEST_SUITE_P(Kinds, IoFaults, ::testing::Values("ENOSPC", "EIO", "KILL"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+// The kill anywhere of `run`, for the two commands that write folders outside a run: `prepare`
+// and `export`, killed right before a write-side call spread over their work and run again, end
+// with the files of an undisturbed run.
+TEST(KillAnywhere, PrepareAndExportKilledAndRunAgainWriteTheUndisturbedFiles) {
+  const fs::path dir = fresh_dir("kill-prepare-export");
+  const std::vector<std::string> prepare = {"prepare", "--corpus", "moby-dick", "--vocab-size", "400", "--out"};
+  // The folder is built under a temporary name beside it: the faults watch its parent.
+  auto prepare_into = [&](const fs::path& out, long at) {
+    std::vector<std::string> args = prepare;
+    args.push_back(out.string());
+    return collapse_with_fault(args, out.parent_path(), "KILL", at);
+  };
+  // What a dataset is, whatever its folder: the checksums of its tokenizer and of every split.
+  auto identity = [](const fs::path& data) {
+    const auto m = nlohmann::json::parse(read_file(data / "manifest.json"));
+    return m.at("splits").dump() + m.at("tokenizer").at("sha256").dump();
+  };
+  const fs::path data = dir / "whole" / "data";
+  const Outcome whole = prepare_into(data, 0);
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  ASSERT_GT(whole.calls, 10) << "the shim saw the preparation's writes";
+  for (const long k : fault_points(whole.calls, 4)) {
+    SCOPED_TRACE("prepare killed at write-side call " + std::to_string(k) + " of " + std::to_string(whole.calls));
+    const fs::path out = dir / ("prepare-" + std::to_string(k)) / "data";
+    EXPECT_EQ(prepare_into(out, k).exit_code, 137);
+    const Outcome again = prepare_into(out, 0);
+    ASSERT_EQ(again.exit_code, 0) << again.err;
+    EXPECT_EQ(identity(out), identity(data));
+  }
+
+  const auto trained = collapse::tests::run_collapse({"train", "--data", data, "--out", dir / "model",
+                                                      "--preset", "tiny", "--context", "32", "--batch-size", "2",
+                                                      "--steps", "2", "--device", "cpu"});
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  auto export_into = [&](const fs::path& out, long at) {
+    return collapse_with_fault({"export", "--model", (dir / "model").string(), "--data", data.string(), "--out",
+                                out.string()},
+                               out.parent_path(), "KILL", at);
+  };
+  const fs::path exported_whole = dir / "whole" / "export";
+  const Outcome exported = export_into(exported_whole, 0);
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  ASSERT_GT(exported.calls, 5) << "the shim saw the export's writes";
+  for (const long k : fault_points(exported.calls, 5)) {
+    SCOPED_TRACE("export killed at write-side call " + std::to_string(k) + " of " + std::to_string(exported.calls));
+    const fs::path out = dir / ("export-" + std::to_string(k)) / "export";
+    EXPECT_EQ(export_into(out, k).exit_code, 137);
+    const Outcome again = export_into(out, 0);
+    ASSERT_EQ(again.exit_code, 0) << again.err;
+    for (const char* file : {"model.safetensors", "config.json"}) {
+      EXPECT_EQ(read_file(out / file), read_file(exported_whole / file)) << file;
+    }
+  }
+}
