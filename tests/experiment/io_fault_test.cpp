@@ -210,3 +210,28 @@ TEST(KillAnywhere, PrepareAndExportKilledAndRunAgainWriteTheUndisturbedFiles) {
     }
   }
 }
+
+// Issue 19, probe finding 1: `collapse train` on a full disk aborted (exit 134, a 22-line torch
+// trace) and left a 979 KB temporary checkpoint behind. At every point tried, a full disk is one
+// line naming the file and the cause, exit 1, and no temporary left.
+TEST(DiskFull, TrainingStopsWithOneLineAndLeavesNoTemporary) {
+  const fs::path dir = fresh_dir("disk-full-train");
+  auto train_into = [&](const fs::path& out, long at) {
+    return collapse_with_fault({"train", "--data", collapse::tests::moby_dick_dataset().string(), "--out", out.string(),
+                                "--preset", "tiny", "--context", "32", "--batch-size", "2", "--steps", "6",
+                                "--eval-every", "2", "--device", "cpu"},
+                               out, "ENOSPC", at);
+  };
+  const Outcome whole = train_into(dir / "whole", 0);
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  for (const long k : fault_points(whole.calls, 6)) {
+    SCOPED_TRACE("disk full from write-side call " + std::to_string(k) + " of " + std::to_string(whole.calls));
+    const fs::path out = dir / ("at-" + std::to_string(k));
+    const Outcome hit = train_into(out, k);
+    EXPECT_EQ(hit.exit_code, 1) << hit.err;
+    const std::string error = last_line(hit.err);
+    EXPECT_TRUE(error.starts_with("collapse: error: cannot write " + out.string())) << hit.err;
+    EXPECT_NE(error.find("No space left on device"), std::string::npos) << error;
+    EXPECT_EQ(temporaries(out), std::vector<std::string>{});
+  }
+}
