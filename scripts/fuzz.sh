@@ -48,11 +48,10 @@ if ! command -v clang++ >/dev/null || ! dpkg -s libomp-dev >/dev/null 2>&1; then
 fi
 
 build=build-fuzz
-if [[ ! -f $build/CMakeCache.txt ]]; then
-  CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOLLAPSE_FUZZ=ON \
-    -DCOLLAPSE_CUDA=OFF -DCOLLAPSE_BENCHMARKS=OFF >"$build.configure.log" 2>&1 ||
-    { cat "$build.configure.log" >&2; echo "fuzz: error: configuring $build failed" >&2; exit 1; }
-fi
+# Configured every time (cheap): a harness added since the last run gets its target.
+CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOLLAPSE_FUZZ=ON \
+  -DCOLLAPSE_CUDA=OFF -DCOLLAPSE_BENCHMARKS=OFF >"$build.configure.log" 2>&1 ||
+  { cat "$build.configure.log" >&2; echo "fuzz: error: configuring $build failed" >&2; exit 1; }
 targets=()
 for h in "${harnesses[@]}"; do targets+=(--target "fuzz_$h"); done
 echo "fuzz: building ${harnesses[*]} in $build"
