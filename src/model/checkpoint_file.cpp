@@ -47,6 +47,10 @@ std::string_view checkpoint_archive(std::string_view bytes, const std::filesyste
     fail("{}: checkpoint container version {} is not supported (this build reads {})", file.string(), version,
          kCheckpointFileVersion);
   }
+  // Reserved for later versions: a version-1 file holds 0 there, so any other value is damage.
+  if (const auto reserved = get<std::uint32_t>(bytes, 12); reserved != 0) {
+    fail("{}: corrupt checkpoint: the header's reserved field is {}, not 0", file.string(), reserved);
+  }
   const auto length = get<std::uint64_t>(bytes, 16);
   if (length != bytes.size() - kCheckpointHeaderBytes) {
     fail("{}: corrupt checkpoint: truncated (the header says {} archive bytes, the file holds {})", file.string(),
