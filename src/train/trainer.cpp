@@ -14,6 +14,7 @@
 #include "collapse/train/batches.h"
 #include "collapse/train/evaluate.h"
 #include "collapse/train/lr_schedule.h"
+#include "collapse/train/memory_estimate.h"
 #include "collapse/util/atomic_file.h"
 #include "collapse/util/checksum.h"
 #include "collapse/util/error.h"
@@ -115,14 +116,23 @@ struct StartingModel {
 
 StartingModel starting_model(const TrainOptions& o, const Dataset& data, const c10::Device& device) {
   StartingModel start{GPT(nullptr), o.model};
+  // Refused before the weights reach the device, or are allocated at all, when they, the optimizer
+  // and a step's activations cannot fit (memory_estimate.h).
+  auto check_fits = [&](double resident) {
+    const std::int64_t window = window_within(start.config, o.context, o.names("context"));
+    check_training_fits(estimate_training_memory(start.config, o.batch_size, window, device.is_cuda()), resident,
+                        device, o.batch_size, window, o.names);
+  };
   if (o.init) {
     LoadedModel init = load_model(*o.init, c10::Device(c10::kCPU));
     start.config = init.meta.model;
     check_model_fits_dataset(init.meta, data, o.names("init") + " " + o.init->string());
     start.model = init.model;
+    check_fits(device.is_cpu() ? 4.0 * static_cast<double>(start.config.parameters()) : 0.0);
   } else {
     start.config.vocab_size = data.vocab_size();
     start.config.validate(o.names);
+    check_fits(0.0);
     start.model = GPT(start.config);
     initialize_weights(start.model, o.seed);
   }

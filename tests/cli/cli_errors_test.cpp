@@ -205,6 +205,16 @@ TEST(CliErrors, AnOutputUnderAFileIsRefusedBeforeAnyWork) {
   EXPECT_EQ(collapse::read_file(dir / "notes.txt"), "mine");
 }
 
+TEST(CliErrors, ATrainingRunThatCannotFitInMemoryIsRefusedUpFrontWithTheEstimate) {
+  // It used to allocate for 45 s, then fail with torch's allocation error (issue 19, finding 14).
+  const auto dir = fresh_dir("cli-memory");
+  const std::string data = collapse::tests::moby_dick_dataset().string();
+  const auto r = run_collapse({"train", "--data", data, "--out", dir / "m", "--preset", "base", "--context", "100000",
+                               "--steps", "1", "--device", "cpu"});
+  expect_one_line_error(r, {"training needs at least", "GiB on cpu", "16 x 100000 tokens", "lower --batch-size or --context"});
+  EXPECT_FALSE(fs::exists(dir / "m" / "last.ckpt"));
+}
+
 TEST(CliErrors, ExportRefusesToWriteIntoAFolderThatIsNotAnExport) {
   const auto dir = fresh_dir("cli-export");
   write_text(dir / "mine" / "thesis.tex", "precious");

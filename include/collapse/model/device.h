@@ -1,21 +1,23 @@
 // Device choice and mixed precision.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <c10/core/Device.h>
 
-namespace collapse {
+#include "collapse/model/device_name.h"
 
-// The device names every command and config takes, in words.
-inline constexpr const char* kDeviceNames = "\"auto\", \"cpu\", \"cuda\" or \"cuda:N\"";
-// Whether `name` is one of them (N a non-negative integer); says nothing of what this machine has.
-bool valid_device_name(const std::string& name);
+namespace collapse {
 
 // "auto" (CUDA when available, else CPU), "cpu" or "cuda[:N]". Asking for CUDA without a usable
 // GPU is an Error that says so, naming the setting as `what` (the caller's name for it: the CLI's
 // --device, an experiment's "exp.toml: device").
 c10::Device resolve_device(const std::string& name, const std::string& what = "device");
+
+// Bytes `device` can still give: the CPU's MemAvailable (/proc/meminfo), lowered to what a cgroup's
+// memory limit leaves; a CUDA device's free memory. -1 where it cannot be known.
+std::int64_t available_memory_bytes(const c10::Device& device);
 
 // bf16 autocast on CUDA for the scope's lifetime (fp32 elsewhere: on a CPU device it does
 // nothing). Matmuls run in bf16, reductions and the loss in fp32. The outermost scope frees
