@@ -29,7 +29,9 @@ done
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "fuzz: error: --jobs must be a positive integer, got '$jobs'" >&2; exit 1; }
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-all=$(sed -n 's/^set(COLLAPSE_FUZZ_HARNESSES \(.*\))$/\1/p' tests/CMakeLists.txt)
+# The list in tests/CMakeLists.txt, which may span lines: from "set(COLLAPSE_FUZZ_HARNESSES" to ")".
+all=$(sed -n '/^set(COLLAPSE_FUZZ_HARNESSES/,/)/p' tests/CMakeLists.txt | tr '\n' ' ' |
+      sed 's/^set(COLLAPSE_FUZZ_HARNESSES *//; s/).*$//; s/  */ /g; s/ *$//')
 [[ ${#harnesses[@]} -gt 0 ]] || read -r -a harnesses <<<"$all"
 for h in "${harnesses[@]}"; do
   [[ " $all " == *" $h "* ]] || { echo "fuzz: error: no harness '$h' (the harnesses are: $all)" >&2; exit 1; }

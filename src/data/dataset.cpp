@@ -245,10 +245,12 @@ Dataset::Dataset(const fs::path& dir) : dir_(dir), tokenizer_([&] {
   return Tokenizer(tokenizer_file(dir, read_manifest(dir / "manifest.json")));
 }()) {
   manifest_ = read_manifest(dir / "manifest.json");
-  if (manifest_.value("format_version", 0) != kDatasetFormatVersion) {
+  // Compared as a JSON value: value("format_version", 0) converts a float without checking its
+  // range, undefined behaviour for 1e30.
+  const nlohmann::json version = manifest_.value("format_version", nlohmann::json());
+  if (version != kDatasetFormatVersion) {
     fail("{}: dataset format version {} is not supported (this build reads {})",
-         (dir / "manifest.json").string(), manifest_.value("format_version", 0),
-         kDatasetFormatVersion);
+         (dir / "manifest.json").string(), version.dump(), kDatasetFormatVersion);
   }
   // What a dataset of this format always records, and its users read.
   const fs::path file = dir / "manifest.json";

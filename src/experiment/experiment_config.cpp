@@ -14,8 +14,8 @@
 #include "collapse/data/corpus.h"
 #include "collapse/data/tokenizer.h"
 #include "collapse/generate/prompts.h"
-#include "collapse/model/device.h"
-#include "collapse/model/hf_import.h"
+#include "collapse/model/device_name.h"
+#include "collapse/model/hf_config.h"
 #include "collapse/score/metric_catalog.h"
 #include "collapse/util/atomic_file.h"
 #include "collapse/util/error.h"
@@ -116,7 +116,7 @@ std::int64_t CorpusSettings::model_vocab_size() const {
 }
 
 ModelConfig ModelSettings::resolve(std::int64_t vocab_size) const {
-  if (!pretrained.empty()) return read_hf_model_meta(pretrained).model;
+  if (!pretrained.empty()) return read_model_folder_config(pretrained);
   ModelConfig c = ModelConfig::preset(preset);
   c.vocab_size = vocab_size;
   if (n_layer > 0) c.n_layer = n_layer;

@@ -326,7 +326,8 @@ json SamplerConfig::to_json() const {
 
 SamplerConfig SamplerConfig::from_json(const json& j, const std::string& what) {
   if (!j.is_object()) fail("{}: the sampler settings must be a JSON object, got {}", what, j.dump());
-  for (const auto& [key, value] : j.items()) {
+  for (const auto& item : j.items()) {
+    const std::string& key = item.key();  // a named variable: clang 14 cannot capture a binding
     if (std::none_of(std::begin(kSettings), std::end(kSettings),
                      [&](const SamplerSetting& s) { return key == s.key; })) {
       fail("{}: unknown sampler key '{}'", what, key);

@@ -1,6 +1,7 @@
 #include "collapse/generate/samples_file.h"
 
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -110,7 +111,12 @@ Samples read_dir(const fs::path& dir) {
   } catch (const nlohmann::json::exception& e) {
     fail("{}: invalid JSON ({})", prov_path.string(), e.what());
   }
-  if (s.provenance.value("format", "") != kFormat || s.provenance.value("version", 0) != kSamplesFormatVersion) {
+  // Compared as JSON values: value("format", "") would throw the JSON library's type error for a
+  // format that is not a string (found by fuzzing).
+  const auto field = [&](const char* key) {
+    return s.provenance.is_object() ? s.provenance.value(key, nlohmann::json()) : nlohmann::json();
+  };
+  if (field("format") != kFormat || field("version") != kSamplesFormatVersion) {
     fail("{}: not a version-{} collapse samples folder", prov_path.string(), kSamplesFormatVersion);
   }
   s.prompts = all_documents(TokenFile(dir / "prompts.tok"));
@@ -135,7 +141,9 @@ std::vector<std::int32_t> token_list(const nlohmann::json& j, const char* key, c
   if (!j.contains(key) || !j[key].is_array()) fail("{}:{}: \"{}\" must be a list of token ids", path.string(), line, key);
   std::vector<std::int32_t> out;
   for (const auto& v : j[key]) {
-    if (!v.is_number_integer() || v.get<std::int64_t>() < 0) {
+    // An id past int32 would wrap into another id (or a negative one): refused like a negative.
+    if (!v.is_number_integer() || v.get<std::int64_t>() < 0 ||
+        v.get<std::int64_t>() > std::numeric_limits<std::int32_t>::max()) {
       fail("{}:{}: \"{}\" holds {}, not a token id", path.string(), line, key, v.dump());
     }
     out.push_back(v.get<std::int32_t>());

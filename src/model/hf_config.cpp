@@ -2,7 +2,10 @@
 
 #include <array>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 
+#include "collapse/util/atomic_file.h"
 #include "collapse/util/error.h"
 #include "collapse/util/json_path.h"
 
@@ -41,6 +44,13 @@ double number(const JsonPath& v) {
   return v.value().get<double>();
 }
 
+// a * b, or INT64_MAX where that overflows: the sizes of a config.json are outside bytes, read
+// before ModelConfig::validate refuses sizes past its limits (which INT64_MAX is).
+std::int64_t saturating_product(std::int64_t a, std::int64_t b) {
+  std::int64_t product = 0;
+  return __builtin_mul_overflow(a, b, &product) ? std::numeric_limits<std::int64_t>::max() : product;
+}
+
 double number_or(const JsonPath& root, const char* key, double fallback) {
   const auto v = root.find(key);
   return v ? number(*v) : fallback;
@@ -77,6 +87,10 @@ void read_rope(const JsonPath& root, ModelConfig& c) {
     c.rope_theta = number_or(root, neox ? "rotary_emb_base" : "rope_theta", c.rope_theta);
     if (neox) fraction = number_or(root, "rotary_pct", fraction);
     scaling = root.find("rope_scaling");
+  }
+  if (!(fraction > 0.0 && fraction <= 1.0)) {
+    root.fail(fmt::format("the rotary fraction of each head (partial_rotary_factor, rotary_pct) must be in (0, 1], got {}",
+                          fraction));
   }
   if (fraction != 1.0) {
     if (!neox) root.fail(fmt::format("partial_rotary_factor {} is not supported for {} models", fraction,
@@ -117,7 +131,7 @@ void read_llama_like(const JsonPath& root, ModelConfig& c) {
   if (c.n_kv_head == c.n_head) c.n_kv_head = 0;
   if (const auto hd = root.find("head_dim")) {
     c.head_size = hd->integer();
-    if (c.head_size * c.n_head == c.d_model) c.head_size = 0;  // the implied size: nothing to record
+    if (saturating_product(c.head_size, c.n_head) == c.d_model) c.head_size = 0;  // the implied size: nothing to record
   }
   c.context = root["max_position_embeddings"].integer();
   c.norm_eps = number_or(root, "rms_norm_eps", 1e-6);
@@ -145,7 +159,7 @@ void read_gpt2(const JsonPath& root, ModelConfig& c) {
   c.n_layer = root["n_layer"].integer();
   c.n_head = root["n_head"].integer();
   c.context = root["n_positions"].integer();
-  c.ffn_hidden = root.integer_or("n_inner", 4 * c.d_model);  // null: 4 * n_embd
+  c.ffn_hidden = root.integer_or("n_inner", saturating_product(4, c.d_model));  // null: 4 * n_embd
   c.norm_eps = number_or(root, "layer_norm_epsilon", 1e-5);
   c.activation = read_activation(root, "activation_function", "gelu_new");
   c.tie_embeddings = root.boolean_or("tie_word_embeddings", true);
@@ -243,6 +257,40 @@ ModelConfig read_hf_config(const json& j, const std::filesystem::path& file) {
     fail("{} (from the config's keys)", e.what());
   }
   return c;
+}
+
+json read_model_json(const std::filesystem::path& file) {
+  try {
+    return json::parse(read_file(file));
+  } catch (const json::exception& e) {
+    fail("{}: not valid JSON ({})", file.string(), e.what());
+  }
+}
+
+ModelConfig model_config_of(const json& j, const std::filesystem::path& file) {
+  if (!j.is_object() || !j.contains("collapse")) return read_hf_config(j, file);
+  ModelConfig c;
+  try {
+    c = ModelConfig::from_json(j.at("collapse").at("model"), file.string());
+  } catch (const json::exception& e) {
+    fail("{}: collapse: {}", file.string(), e.what());
+  }
+  // Checked here as a Hugging Face config is, so that a hand-edited export is refused naming the
+  // file and key, not later by the model's constructor without them (found by fuzzing).
+  c.validate([&](const std::string& key) { return file.string() + ": collapse.model." + key; });
+  return c;
+}
+
+std::filesystem::path config_json_in(const std::filesystem::path& dir) {
+  const std::filesystem::path file = dir / "config.json";
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) fail("{} holds no config.json", dir.string());
+  return file;
+}
+
+ModelConfig read_model_folder_config(const std::filesystem::path& dir) {
+  const std::filesystem::path file = config_json_in(dir);
+  return model_config_of(read_model_json(file), file);
 }
 
 json write_hf_config(const ModelConfig& c) {

@@ -20,14 +20,6 @@ using nlohmann::json;
 
 namespace {
 
-json read_json(const fs::path& file) {
-  try {
-    return json::parse(read_file(file));
-  } catch (const json::exception& e) {
-    fail("{}: not valid JSON ({})", file.string(), e.what());
-  }
-}
-
 // The weight files of `dir`: model.safetensors, or every shard model.safetensors.index.json's
 // weight_map names, each once.
 std::vector<fs::path> weight_files(const fs::path& dir) {
@@ -35,7 +27,7 @@ std::vector<fs::path> weight_files(const fs::path& dir) {
   if (fs::exists(dir / "model.safetensors", ec)) return {dir / "model.safetensors"};
   const fs::path index = dir / "model.safetensors.index.json";
   if (fs::exists(index, ec)) {
-    const json j = read_json(index);
+    const json j = read_model_json(index);
     if (!j.contains("weight_map") || !j["weight_map"].is_object()) {
       fail("{}: weight_map: expected an object of tensor -> shard file", index.string());
     }
@@ -46,7 +38,9 @@ std::vector<fs::path> weight_files(const fs::path& dir) {
     }
     std::vector<fs::path> files;
     for (const std::string& s : shards) {
-      if (fs::path(s).has_parent_path()) fail("{}: weight_map names '{}', not a file of the folder", index.string(), s);
+      if (s.empty() || s == "." || s == ".." || fs::path(s).has_parent_path()) {
+        fail("{}: weight_map names '{}', not a file of the folder", index.string(), s);
+      }
       if (!fs::exists(dir / s, ec)) fail("{}: shard {} is missing", index.string(), (dir / s).string());
       files.push_back(dir / s);
     }
@@ -142,21 +136,18 @@ bool is_hf_model_folder(const fs::path& dir) {
 }
 
 CheckpointMeta read_hf_model_meta(const fs::path& dir) {
-  const fs::path config_file = dir / "config.json";
-  std::error_code ec;
-  if (!fs::exists(config_file, ec)) fail("{} holds no config.json", dir.string());
-  const json j = read_json(config_file);
+  const fs::path config_file = config_json_in(dir);
+  const json j = read_model_json(config_file);
   CheckpointMeta meta;
+  meta.model = model_config_of(j, config_file);
   if (j.is_object() && j.contains("collapse")) {  // collapse's own export
     try {
-      meta.model = ModelConfig::from_json(j.at("collapse").at("model"), config_file.string());
       meta.tokenizer = j["collapse"].value("tokenizer", json::object());
       meta.state = j["collapse"].value("state", json::object());
     } catch (const json::exception& e) {
       fail("{}: collapse: {}", config_file.string(), e.what());
     }
   } else {
-    meta.model = read_hf_config(j, config_file);
     const std::string fingerprint = tokenizer_fingerprint(dir);
     if (!fingerprint.empty()) meta.tokenizer["fingerprint"] = fingerprint;
   }
@@ -165,8 +156,7 @@ CheckpointMeta read_hf_model_meta(const fs::path& dir) {
 }
 
 LoadedModel load_hf_model(const fs::path& dir, const c10::Device& device) {
-  std::error_code ec;
-  if (!fs::exists(dir / "config.json", ec)) fail("{} holds no config.json", dir.string());
+  config_json_in(dir);  // its absence is said before the weights'
   const std::vector<fs::path> files = weight_files(dir);  // before the config: a pickle's advice first
   LoadedModel loaded;
   loaded.meta = read_hf_model_meta(dir);

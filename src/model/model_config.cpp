@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
 
 #include "collapse/util/error.h"
 
@@ -198,8 +201,18 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& where) {
       if (required) fail("{}: model config lacks '{}'", where, key);
       return;
     }
+    using T = std::decay_t<decltype(out)>;
+    const json& v = from.at(key);
+    // The JSON library converts a float to an integer without checking its range (undefined
+    // behaviour past int64's; found by fuzzing): a size must be written as an integer.
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      if (!v.is_number_integer() ||
+          (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<T>::max()))) {
+        fail("{}: model config '{}' must be an integer, got {}", where, key, v.dump());
+      }
+    }
     try {
-      out = from.at(key).get<std::decay_t<decltype(out)>>();
+      out = v.get<T>();
     } catch (const json::exception&) {
       fail("{}: model config '{}' has the wrong type ({})", where, key, from.at(key).dump());
     }

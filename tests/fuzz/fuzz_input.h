@@ -22,6 +22,7 @@ inline std::filesystem::path as_file(const std::uint8_t* data, std::size_t size,
     return d;
   }();
   const std::filesystem::path file = dir / name;
+  if (name.find('/') != std::string::npos) std::filesystem::create_directories(file.parent_path());
   std::ofstream(file, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(data),
                                                                  static_cast<std::streamsize>(size));
   return file;

@@ -273,6 +273,12 @@ TEST(HfModels, BadFoldersAreOneLineNamingTheKeyOrTensor) {
     EXPECT_NE(f.error().find("config.json: partial_rotary_factor 0.5 is not supported for llama models"), std::string::npos);
   }
   {
+    TinyFolder f("hf-rotary-fraction");
+    f.config["rope_parameters"] = json{{"rope_type", "default"}, {"rope_theta", 1e4}, {"partial_rotary_factor", 0}};
+    EXPECT_NE(f.error().find("config.json: the rotary fraction of each head (partial_rotary_factor, rotary_pct) must be in (0, 1], got 0"),
+              std::string::npos);
+  }
+  {
     TinyFolder f("hf-gpt2-layer-scaled");
     f.config = json{{"model_type", "gpt2"}, {"vocab_size", 16}, {"n_embd", 8}, {"n_layer", 1}, {"n_head", 2},
                     {"n_positions", 32}, {"scale_attn_by_inverse_layer_idx", true}};
@@ -287,6 +293,27 @@ TEST(HfModels, BadFoldersAreOneLineNamingTheKeyOrTensor) {
     TinyFolder f("hf-wrong-dtype");
     f.tensors[1].second = at::zeros({8, 8}, at::kLong);
     EXPECT_NE(f.error().find("tensor 'model.layers.0.self_attn.q_proj.weight' has dtype Long, expected F32, F16 or BF16"), std::string::npos);
+  }
+}
+
+// A shard index is outside bytes: the files it names must be files of the model folder, so a
+// downloaded folder cannot make collapse read what lies beside or above it.
+TEST(HfModels, AShardIndexNamingAPathOutsideTheFolderIsRefused) {
+  for (const std::string shard : {"../model.safetensors", "/etc/passwd", "..", "sub/model.safetensors"}) {
+    TinyFolder f("hf-shard-escape");
+    tests::write_text(f.dir / "config.json", f.config.dump());
+    write_safetensors(f.dir / "weights.safetensors", f.tensors);
+    json index = {{"weight_map", json::object()}};
+    for (const auto& [name, tensor] : f.tensors) index["weight_map"][name] = "weights.safetensors";
+    index["weight_map"]["model.norm.weight"] = shard;
+    tests::write_text(f.dir / "model.safetensors.index.json", index.dump());
+    try {
+      load_model(f.dir, at::kCPU);
+      ADD_FAILURE() << "no error for shard " << shard;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("weight_map names '" + shard + "', not a file of the folder"), std::string::npos)
+          << e.what();
+    }
   }
 }
 

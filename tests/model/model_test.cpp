@@ -159,3 +159,21 @@ TEST(ModelConfig, JsonRoundTripsAndIsStrict) {
   wrong["n_layer"] = "two";
   EXPECT_THROW(ModelConfig::from_json(wrong, "test"), Error);
 }
+
+// A size written as a float is refused, not truncated (2.5 layers) or converted out of range
+// (3.8e27 does not fit an integer; found by fuzzing config.json).
+TEST(ModelConfig, SizesMustBeJsonIntegers) {
+  for (const nlohmann::json& bad : {nlohmann::json(2.5), nlohmann::json(3.8e27), nlohmann::json(18446744073709551615ULL)}) {
+    nlohmann::json j = small_config().to_json();
+    j["ffn_hidden"] = bad;
+    try {
+      ModelConfig::from_json(j, "m.json");
+      ADD_FAILURE() << "accepted ffn_hidden " << bad.dump();
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()), "m.json: model config 'ffn_hidden' must be an integer, got " + bad.dump());
+    }
+  }
+  nlohmann::json j = small_config().to_json();
+  j["rope_theta"] = 10000;  // a real number may be written as an integer
+  EXPECT_EQ(ModelConfig::from_json(j, "m.json").rope_theta, 10000.0);
+}

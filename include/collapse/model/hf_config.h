@@ -32,6 +32,21 @@ namespace collapse {
 // The model config of config.json `j`; `file` names it in errors.
 ModelConfig read_hf_config(const nlohmann::json& j, const std::filesystem::path& file);
 
+// A model folder's JSON file (config.json, the shard index), read and parsed: an Error naming the
+// file when it is not JSON.
+nlohmann::json read_model_json(const std::filesystem::path& file);
+
+// The model config of a model folder's config.json `j`: collapse's own export (its "collapse"
+// block holds the config as collapse writes it) or a Hugging Face family's keys (read_hf_config).
+// Torch-free, like this whole file, so that a fuzz harness reads config.json as import does.
+ModelConfig model_config_of(const nlohmann::json& j, const std::filesystem::path& file);
+
+// DIR/config.json: an Error naming DIR when it holds none.
+std::filesystem::path config_json_in(const std::filesystem::path& dir);
+
+// The model config of the model folder `dir` (its config.json), without reading any weights.
+ModelConfig read_model_folder_config(const std::filesystem::path& dir);
+
 // config.json for `c` in its family's layout, without the special token ids. Error for a config
 // its family cannot express (a GPT-2 without biases).
 nlohmann::json write_hf_config(const ModelConfig& c);

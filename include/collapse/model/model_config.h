@@ -89,7 +89,8 @@ struct ModelConfig {
   // word_embed_proj_dim, project_in / project_out). 0: d_model.
   std::int64_t embed_dim = 0;
 
-  std::int64_t head_dim() const { return head_size > 0 ? head_size : d_model / n_head; }
+  // 0 while n_head is not positive (a config not yet validated).
+  std::int64_t head_dim() const { return head_size > 0 ? head_size : n_head > 0 ? d_model / n_head : 0; }
   std::int64_t kv_heads() const { return n_kv_head > 0 ? n_kv_head : n_head; }
   std::int64_t rotary_width() const { return rotary_dims > 0 ? rotary_dims : head_dim(); }
   std::int64_t embedding_width() const { return embed_dim > 0 ? embed_dim : d_model; }
