@@ -4,8 +4,10 @@
 #   make test       bootstrap, build, run every test (gpu-labelled tests skip without a GPU)
 #   make run        bootstrap, build the `collapse` command only, run scripts/quickstart.sh
 #   make gpu-test   build, run only the gpu-labelled tests
-#   make cuda-check compile and link everything against a CUDA torch, without a GPU
-#                   (scripts/cuda_compile_check.sh)
+#   make cuda-check compile and link, against a CUDA torch and without a GPU, every target whose
+#                   code differs under CUDA (scripts/cuda_compile_check.sh)
+#   make sanitize-check build the tests that link no LibTorch with ASan and UBSan in
+#                   build-sanitize/ and run them (scripts/sanitize_check.sh; CI runs it)
 #   make reliability build, then inject an I/O fault or a SIGKILL at RELIABILITY_POINTS write
 #                   points (default 50 per kind; "all" for every one) of a small experiment
 #                   (docs/reliability.md)
@@ -25,7 +27,7 @@ RELIABILITY_POINTS ?= 50
 FUZZ_SECONDS ?= 600
 
 .DEFAULT_GOAL := build
-.PHONY: build bootstrap test run gpu-test cuda-check mutants reliability fuzz clean
+.PHONY: build bootstrap test run gpu-test cuda-check sanitize-check mutants reliability fuzz clean
 
 # Configure when there is no cache, or when a first configure failed and left a cache but no
 # build system behind, or when CMAKE_ARGS asks for something.
@@ -58,6 +60,11 @@ gpu-test:
 
 cuda-check:
 	scripts/cuda_compile_check.sh
+
+# Needs what `make test` installed (CI runs it after make test).
+sanitize-check:
+	scripts/bootstrap.sh
+	JOBS=$(JOBS) scripts/sanitize_check.sh
 
 # The mutation check (docs/testing.md): every planted fault of tests/mutants.toml, built in a
 # scratch copy under build-mutants/ and run against the suite. Hours on 2 cores; not part of CI.
